@@ -1,0 +1,1 @@
+"""Lianluo backend: the database owner and everything business (tickets, workflow, auth, directory, …)."""

@@ -1,0 +1,43 @@
+"""The FastAPI application: REST API, health probes, agent console pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agent_ui.pages import mount as mount_ui
+from backend import health
+from backend.audit import http as audit_http
+from backend.auth import http as auth_http
+from backend.core import problems
+from backend.core.context import AppContext
+from backend.core.middleware import BodyLimit, RequestContext
+from backend.directory import http as directory_http
+from backend.orgs import http as orgs_http
+
+
+def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
+    """Build the app around ``ctx``. With ``own_context`` the app closes it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_context:
+            await ctx.close()
+
+    app = FastAPI(
+        title="联络 Lianluo",
+        description="保险公司呼叫中心与投诉管理平台 API",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router):
+        app.include_router(router)
+    mount_ui(app)
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,1 @@
+"""Audit log: who saw or changed what (unmasked personal data, logins, administration)."""

@@ -1,0 +1,66 @@
+"""Roles and what each may do: the one table every permission check reads."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    agent = "agent"  # 坐席
+    team_lead = "team_lead"  # 班长
+    complaint_handler = "complaint_handler"  # 投诉处理员
+    org_manager = "org_manager"  # 机构负责人
+    campaign_manager = "campaign_manager"  # 外呼活动管理员
+    field_staff = "field_staff"  # 查勘员
+    auditor = "auditor"  # 审计/质检
+    admin = "admin"  # 系统管理员
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.agent: "坐席",
+    Role.team_lead: "班长",
+    Role.complaint_handler: "投诉处理员",
+    Role.org_manager: "机构负责人",
+    Role.campaign_manager: "外呼活动管理员",
+    Role.field_staff: "查勘员",
+    Role.auditor: "审计员",
+    Role.admin: "系统管理员",
+}
+
+
+class Permission(enum.StrEnum):
+    customer_read = "customer.read"
+    customer_write = "customer.write"
+    policy_read = "policy.read"
+    claim_read = "claim.read"
+    pii_unmask = "pii.unmask"  # see C2 personal data (ID, phone, bank account) in clear; every view audited
+    org_read = "org.read"
+    org_manage = "org.manage"
+    user_read = "user.read"
+    user_manage = "user.manage"
+    audit_read = "audit.read"
+
+
+P = Permission
+_READ_DIRECTORY = {P.customer_read, P.policy_read, P.claim_read, P.org_read}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.agent: frozenset(_READ_DIRECTORY | {P.customer_write}),
+    Role.team_lead: frozenset(_READ_DIRECTORY | {P.customer_write, P.user_read}),
+    # Handlers must reach and identify complainants, so they see contact and identity data.
+    Role.complaint_handler: frozenset(_READ_DIRECTORY | {P.pii_unmask}),
+    Role.org_manager: frozenset(_READ_DIRECTORY | {P.user_read}),
+    Role.campaign_manager: frozenset(_READ_DIRECTORY),
+    # Surveyors work claims; the customer's file is not theirs to browse.
+    Role.field_staff: frozenset({P.claim_read, P.org_read}),
+    Role.auditor: frozenset(_READ_DIRECTORY | {P.pii_unmask, P.user_read, P.audit_read}),
+    # Admins run the system; business PII stays masked for them (least privilege).
+    Role.admin: frozenset(_READ_DIRECTORY | {P.customer_write, P.org_manage, P.user_read, P.user_manage, P.audit_read}),
+}
+
+
+def permissions_of(roles: list[Role] | set[Role] | frozenset[Role]) -> frozenset[Permission]:
+    out: set[Permission] = set()
+    for role in roles:
+        out |= ROLE_PERMISSIONS[Role(role)]
+    return frozenset(out)

@@ -1,0 +1,1 @@
+"""Shared infrastructure: settings, database session, event bus, clock, logging, error mapping."""

@@ -1,0 +1,108 @@
+"""The one settings object. Every value can be overridden by a ``LIANLUO_*`` environment variable."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANLUO_", extra="ignore")
+
+    # -- where things live
+    data_dir: Path = Field(Path("var"), description="Folder for the SQLite file, generated keys, uploads.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy async URL. Empty: SQLite file `<data_dir>/lianluo.db`. "
+        "Production: `postgresql+asyncpg://user:pass@host/db`.",
+    )
+    bus_url: str = Field("memory://", description="`memory://` (in-process) or `redis://host:6379/0` (Redis Streams).")
+    bus_stream_prefix: str = Field("lianluo", description="Prefix of every Redis stream name.")
+    bus_max_len: int = Field(1_000_000, description="Approximate number of events kept per stream for replay.")
+    node_id: str = Field("pbx1", description="Id of the PBX node this process serves (CTI/IVR) or defaults to.")
+
+    # -- HTTP
+    host: str = Field("127.0.0.1", description="Address `serve` and `demo` listen on.")
+    port: int = Field(8000, description="Port `serve` and `demo` listen on.")
+    max_body_bytes: int = Field(1_048_576, description="Largest accepted request body for JSON APIs (bytes).")
+    log_format: Literal["text", "json"] = Field("text", description="`text` for people, `json` (one object per line) for production.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    # -- auth
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs access tokens. Empty: generated once into `<data_dir>/secret_key` (fine for one host only).",
+    )
+    token_ttl_minutes: int = Field(12 * 60, description="Lifetime of a login token (one shift).")
+    lockout_threshold: int = Field(5, description="Failed logins in a row that lock an account.")
+    lockout_minutes: int = Field(15, description="How long a locked account stays locked.")
+    cookie_secure: bool = Field(False, description="Mark the session cookie `Secure` (set true behind HTTPS).")
+
+    # -- customer directory
+    directory_backend: Literal["db", "http"] = Field("db", description="`db`: Lianluo's own tables; `http`: the insurer's policy system.")
+    directory_http_base_url: str = Field("", description="Base URL of the insurer's directory API when `directory_backend=http`.")
+    directory_http_token: SecretStr | None = Field(None, description="Bearer token for the insurer's directory API.")
+    directory_http_timeout: float = Field(3.0, description="Seconds before a directory HTTP call gives up.")
+
+    # -- telephony (used by cti and ivr)
+    ami_host: str = Field("127.0.0.1", description="Asterisk AMI host.")
+    ami_port: int = Field(5038, description="Asterisk AMI port.")
+    ami_username: str = Field("cti", description="AMI user (manager.conf section).")
+    ami_secret: SecretStr = Field(SecretStr("cti-secret"), description="AMI secret.")
+    agi_host: str = Field("127.0.0.1", description="Address the FastAGI server listens on.")
+    agi_port: int = Field(4573, description="Port the FastAGI server listens on.")
+
+    # -- demo
+    demo_seed: int = Field(20261123, description="Seed number for `lianluo seed` / `lianluo demo` data.")
+    demo_customers: int = Field(10_000, description="Customers created by the demo seed.")
+    demo_policies: int = Field(20_000, description="Policies created by the demo seed.")
+    demo_password: SecretStr = Field(SecretStr("Lianluo@2026"), description="Password of every seeded demo user.")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value() and len(v.get_secret_value()) < 32:
+            raise ValueError("LIANLUO_SECRET_KEY must be at least 32 characters")
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'lianluo.db').resolve()}"
+
+    @cached_property
+    def signing_key(self) -> str:
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+    def safe_dump(self) -> dict[str, object]:
+        """Settings for logs and diagnostics: secrets stay masked by SecretStr, URLs lose their passwords."""
+        out = self.model_dump()
+        for name in ("database_url", "bus_url"):
+            out[name] = redact_url(str(out[name]))
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Hide the password part of a URL (``scheme://user:secret@host`` → ``scheme://user:***@host``)."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":***"
+    return f"{scheme}://{creds}@{host}"

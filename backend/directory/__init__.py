@@ -1,0 +1,1 @@
+"""Customer directory: customers, policies and claims, from Lianluo's tables or the insurer's systems over HTTP."""

@@ -1,0 +1,9 @@
+"""Imports every table so ``Base.metadata`` is complete (for Alembic and schema checks)."""
+
+from backend.audit.models import AuditRecord
+from backend.auth.models import AuthSession, User, UserRole
+from backend.core.db import Base
+from backend.directory.models import Claim, Customer, Policy
+from backend.orgs.models import Org
+
+__all__ = ["AuditRecord", "AuthSession", "Base", "Claim", "Customer", "Org", "Policy", "User", "UserRole"]

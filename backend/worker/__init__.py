@@ -1,0 +1,1 @@
+"""``lianluo worker``: periodic background jobs that share their work through the database."""

@@ -1,0 +1,51 @@
+"""The worker's job loops. Each job runs on its own period; one failing run is logged, not fatal.
+
+Today the worker housekeeps login sessions; deadline timers, the outbox and the dialer join it as
+those capabilities land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from backend.auth.services import AuthService
+from backend.core.context import AppContext
+
+log = logging.getLogger("lianluo.worker")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[AppContext], Awaitable[None]]
+
+
+async def purge_login_sessions(ctx: AppContext) -> None:
+    async with ctx.db.session() as session:
+        removed = await AuthService(session, ctx.settings, ctx.clock).purge_expired_sessions()
+    if removed:
+        log.info("purged %d expired login sessions", removed)
+
+
+JOBS = (Job("purge_login_sessions", 3600, purge_login_sessions),)
+
+
+async def _loop(ctx: AppContext, job: Job, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await job.run(ctx)
+        except Exception:
+            log.exception("job %s failed; next try in %ss", job.name, job.every_seconds)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=job.every_seconds)
+        except TimeoutError:
+            pass
+
+
+async def run_worker(ctx: AppContext, stop: asyncio.Event, jobs: tuple[Job, ...] = JOBS) -> None:
+    log.info("worker running %d job(s): %s", len(jobs), ", ".join(j.name for j in jobs))
+    await asyncio.gather(*(_loop(ctx, job, stop) for job in jobs))

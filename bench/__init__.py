@@ -1,0 +1,1 @@
+"""Benchmarks. ``python -m bench.run`` runs them; each prints one JSON line per figure."""
