@@ -1,0 +1,39 @@
+# One image for every Lianluo process: `serve`, `cti`, `ivr`, `worker`, and one-shot commands such
+# as `db upgrade` (docker-compose.yml picks the command per service).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Only what the package build and the running processes read: .git, .venv and tests stay out.
+COPY pyproject.toml README.md ./
+COPY backend ./backend
+COPY cti ./cti
+COPY ivr ./ivr
+COPY agent_ui ./agent_ui
+COPY scripts_tpl ./scripts_tpl
+RUN pip install . \
+ && rm -rf build ./*.egg-info
+
+RUN groupadd --system --gid 10001 lianluo \
+ && useradd --system --uid 10001 --gid lianluo --home-dir /var/lib/lianluo --shell /usr/sbin/nologin lianluo \
+ && mkdir -p /var/lib/lianluo \
+ && chown lianluo:lianluo /var/lib/lianluo
+
+# Uploads and generated files live outside the code. Inside a container a loopback listener cannot
+# be reached, so HTTP and FastAGI listen on all interfaces by default.
+ENV LIANLUO_DATA_DIR=/var/lib/lianluo \
+    LIANLUO_HOST=0.0.0.0 \
+    LIANLUO_AGI_HOST=0.0.0.0
+
+USER 10001:10001
+
+# serve (HTTP and websocket), ivr (FastAGI)
+EXPOSE 8000 4573
+
+ENTRYPOINT ["lianluo"]
+CMD ["serve"]
