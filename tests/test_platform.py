@@ -90,3 +90,12 @@ def test_given_no_secret_key_when_signing_then_a_key_is_generated_once_and_kept(
     again = Settings(data_dir=tmp_path).signing_key
     assert first == again and len(first) > 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_given_settings_when_reading_readme_then_every_variable_is_documented() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [f"LIANLUO_{name.upper()}" for name in Settings.model_fields if f"`LIANLUO_{name.upper()}`" not in readme]
+    assert not missing, f"README does not document: {missing}"
+    assert readme.lstrip().startswith("# 联络 Lianluo") and readme.index("make demo") < readme.index("## ")
