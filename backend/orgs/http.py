@@ -8,13 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.auth.deps import Session, allowed
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.orgs.models import Org, OrgLevel
+from backend.orgs.models import LEVEL_LABELS, Org, OrgLevel
 from backend.orgs.services import create_org, get_org, list_orgs
 
 router = APIRouter(prefix="/api/orgs", tags=["orgs"])
 
-LEVEL_LABELS = {OrgLevel.head_office: "总公司", OrgLevel.branch: "分公司",
-                OrgLevel.central_sub_branch: "中心支公司", OrgLevel.outlet: "营业网点"}
 
 
 class OrgOut(BaseModel):

@@ -20,6 +20,14 @@ class OrgLevel(enum.StrEnum):
     outlet = "outlet"  # 营业网点 (and anything deeper)
 
 
+LEVEL_LABELS: dict[OrgLevel, str] = {
+    OrgLevel.head_office: "总公司",
+    OrgLevel.branch: "分公司",
+    OrgLevel.central_sub_branch: "中心支公司",
+    OrgLevel.outlet: "营业网点",
+}
+
+
 class Org(Base):
     __tablename__ = "orgs"
 

@@ -128,8 +128,8 @@ async def seed(db: Database, *, seed: int, customers: int = 10_000, policies: in
     now: datetime = reference_moment(as_of)
     master = random.Random(seed)
     # One stream per part, so a change in how one part draws leaves the others' data as it was.
-    streams = {part: random.Random(master.getrandbits(64)) for part in ("users", "customers", "policies", "stamps",
-                                                                         "claims")}
+    streams = {part: random.Random(master.getrandbits(64))
+               for part in ("users", "customers", "policies", "stamps", "claims")}
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     pools = Pools.draw(fake)
@@ -156,5 +156,9 @@ async def seed(db: Database, *, seed: int, customers: int = 10_000, policies: in
                 await session.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 ))
+    # A bulk load leaves the planner without statistics: PostgreSQL then drives a phone lookup from
+    # the org table (measured over 100,000 customers: 8 ms a lookup instead of 0.1 ms).
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ANALYZE"))
     return SeedReport(orgs=tree.count, users=len(logins), customers=len(customer_rows), policies=len(policy_rows),
                       claims=len(claim_rows), seconds=time.perf_counter() - started, logins=logins)

@@ -158,8 +158,9 @@ COMPULSORY_MOTOR_PREFIX = "PDZA"
 @dataclass(frozen=True)
 class Product:
     """A product on sale. ``amounts`` are sums insured, or premiums per year when ``savings`` is set
-    (savings products are bought by premium; their sum insured follows from it via ``ratio``).
-    Otherwise ``ratio`` is the total premium over the whole payment term as a share of the sum insured."""
+    (savings products are bought by premium: a single premium is ``single_factor`` times the yearly
+    one, and the sum insured is the total premium times ``ratio``). Otherwise ``ratio`` is the total
+    premium over the whole payment term as a share of the sum insured, lower bound for the youngest."""
 
     name: str
     weight: int
@@ -168,6 +169,7 @@ class Product:
     amounts: tuple[int, ...]
     ratio: tuple[float, float]
     savings: bool = False
+    single_factor: int = 1
     min_age: int = 18
     max_age: int = 85
     channel: str | None = None  # forced sales channel
@@ -214,31 +216,33 @@ PRODUCTS: dict[str, tuple[Product, ...]] = {
         Product("传家宝终身寿险", 35, (None,), (("annual", 10, 45), ("annual", 20, 40), ("single", 1, 15)),
                 (200_000, 500_000, 1_000_000), (0.4, 0.8), max_age=65),
         Product("鑫传世增额终身寿险", 25, (None,), (("annual", 3, 30), ("annual", 5, 30), ("annual", 10, 20),
-                ("single", 1, 20)), (10_000, 20_000, 50_000, 100_000, 200_000), (0.6, 1.0), savings=True),
+                ("single", 1, 20)), (10_000, 20_000, 50_000, 100_000, 200_000), (0.6, 1.0), savings=True,
+                single_factor=3),
     ),
     "participating": (
         Product("福满堂两全保险（分红型）", 40, (10, 15, 20), (("annual", 3, 30), ("annual", 5, 30),
                 ("annual", 10, 25), ("single", 1, 15)), (10_000, 20_000, 30_000, 50_000, 100_000), (1.0, 1.3),
-                savings=True, max_age=70),
+                savings=True, single_factor=3, max_age=70),
         Product("金玉满堂终身寿险（分红型）", 35, (None,), (("annual", 5, 40), ("annual", 10, 40), ("annual", 20, 20)),
                 (6_000, 12_000, 24_000, 50_000), (0.8, 1.5), savings=True, max_age=65),
         Product("富贵花开两全保险（分红型）", 25, (6,), (("annual", 3, 60), ("single", 1, 40)),
-                (20_000, 50_000, 100_000, 200_000), (1.0, 1.15), savings=True),
+                (20_000, 50_000, 100_000, 200_000), (1.0, 1.15), savings=True, single_factor=2),
     ),
     "universal": (
         Product("金账户终身寿险（万能型）", 60, (None,), (("single", 1, 70), ("annual", 5, 20), ("annual", 10, 10)),
-                (50_000, 100_000, 200_000, 500_000, 1_000_000), (1.05, 1.2), savings=True),
+                (10_000, 20_000, 50_000, 100_000, 200_000), (1.05, 1.2), savings=True, single_factor=5),
         Product("财富通两全保险（万能型）", 40, (10, 20), (("single", 1, 60), ("annual", 5, 40)),
-                (30_000, 50_000, 100_000, 300_000), (1.0, 1.1), savings=True),
+                (10_000, 30_000, 50_000, 100_000), (1.0, 1.1), savings=True, single_factor=3),
     ),
     "annuity": (
         Product("鑫享年年年金保险", 50, (None,), (("annual", 3, 35), ("annual", 5, 35), ("annual", 10, 20),
-                ("single", 1, 10)), (10_000, 20_000, 50_000, 100_000, 200_000), (1.0, 1.1), savings=True),
+                ("single", 1, 10)), (10_000, 20_000, 50_000, 100_000, 200_000), (1.0, 1.1), savings=True,
+                single_factor=3),
         Product("颐养天年养老年金保险", 30, (None,), (("annual", 10, 40), ("annual", 15, 30), ("annual", 20, 20),
                 ("monthly", 10, 10)), (6_000, 12_000, 24_000, 36_000), (1.0, 1.2), savings=True, min_age=25,
                 max_age=60),
         Product("乐享十年年金保险", 20, (10,), (("annual", 3, 50), ("annual", 5, 30), ("single", 1, 20)),
-                (10_000, 30_000, 50_000, 100_000), (1.0, 1.08), savings=True),
+                (10_000, 30_000, 50_000, 100_000), (1.0, 1.08), savings=True, single_factor=3),
     ),
     "property_other": (
         Product("家庭财产综合保险", 55, (1,), _SINGLE, (200_000, 500_000, 1_000_000, 2_000_000), (0.0003, 0.001)),
@@ -249,7 +253,7 @@ PRODUCTS: dict[str, tuple[Product, ...]] = {
     ),
     "unit_linked": (
         Product("聚财宝终身寿险（投资连结型）", 100, (None,), (("single", 1, 80), ("annual", 5, 12), ("annual", 10, 8)),
-                (50_000, 100_000, 300_000, 500_000), (1.0, 1.05), savings=True, max_age=70),
+                (20_000, 50_000, 100_000, 200_000), (1.0, 1.05), savings=True, single_factor=4, max_age=70),
     ),
     "surety": (
         Product("个人贷款保证保险", 70, (1, 2, 3), _SINGLE, (30_000, 50_000, 100_000, 200_000, 300_000), (0.01, 0.04),

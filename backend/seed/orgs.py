@@ -15,14 +15,6 @@ from backend.orgs.scope import Scope
 from backend.orgs.services import create_org
 from backend.seed.catalog import BRANCHES, HQ_CODE, HQ_NAME, BranchSpec, CentralSpec, OutletSpec
 
-LEVEL_LABELS: dict[OrgLevel, str] = {
-    OrgLevel.head_office: "总公司",
-    OrgLevel.branch: "分公司",
-    OrgLevel.central_sub_branch: "中心支公司",
-    OrgLevel.outlet: "营业网点",
-}
-
-
 @dataclass(frozen=True)
 class Outlet:
     """An inserted outlet with the facts the people and policy generators need about its place."""

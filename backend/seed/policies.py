@@ -255,7 +255,7 @@ class PolicyMaker:
             return status, plan.due(nxt - 1)  # in the grace period, premium not yet paid
         return status, plan.due(nxt)
 
-    def _amounts(self, line: str, product: Product, insured: Person, pay_years: int,
+    def _amounts(self, line: str, product: Product, insured: Person, term: int | None, pay_years: int,
                  step: int) -> tuple[Decimal, Decimal]:
         rng = self.rng
         periods = 12 // step if step else 1
@@ -263,11 +263,19 @@ class PolicyMaker:
             return money(rng.choice(product.fixed_premiums)), money(product.amounts[0])
         if product.savings:
             yearly = float(rng.choice(product.amounts))
-            sum_insured = yearly * (pay_years if step else 1) * rng.uniform(*product.ratio)
-            return money(yearly / periods), money(round(sum_insured, -2))
+            total = yearly * pay_years if step else yearly * product.single_factor
+            sum_insured = total * rng.uniform(*product.ratio)
+            return money(total / periods / pay_years if step else total), money(round(sum_insured, -2))
         base = float(rng.choice(product.amounts))
-        age_factor = 0.6 + insured.age / 50 if line in _HEALTH_AND_LIFE else 1.0
-        total = base * rng.uniform(*product.ratio) * age_factor
+        lo, hi = product.ratio
+        if term == 1:
+            # One-year cover is priced on this year's risk, which climbs with age.
+            age_factor = 0.6 + insured.age / 50 if line in _HEALTH_AND_LIFE else 1.0
+            total = base * rng.uniform(lo, hi) * age_factor
+        else:
+            # Long-term cover: the older the insured at purchase, the nearer the top of the range.
+            position = min(1.0, max(0.0, (insured.age - 18) / 50 + rng.uniform(-0.1, 0.1)))
+            total = base * (lo + (hi - lo) * position)
         if line == "motor":
             base += round(rng.uniform(60_000, 400_000), -3)  # 车损 cover: the car's value, beside 三者 cover
         yearly = total / pay_years if step else total
@@ -302,7 +310,7 @@ class PolicyMaker:
         step = _STEP_MONTHS[freq]
         plan = _Schedule(effective, step, pay_years * 12 // step if step else 1)
         status, next_due = self._status(line, term, signed, expiry, plan)
-        premium, sum_insured = self._amounts(line, product, insured, pay_years, step)
+        premium, sum_insured = self._amounts(line, product, insured, term, pay_years, step)
         channel = product.channel or _CHANNEL[line].pick(rng)
         agent: tuple[str | None, str | None] = (None, None)
         if channel == "电销":
