@@ -15,6 +15,7 @@ from backend.core import problems
 from backend.core.context import AppContext
 from backend.core.middleware import BodyLimit, RequestContext
 from backend.directory import http as directory_http
+from backend.hub import ws as hub_ws
 from backend.orgs import http as orgs_http
 
 
@@ -35,7 +36,7 @@ def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router):
+    for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router, hub_ws.router):
         app.include_router(router)
     mount_ui(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_body_bytes)

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import random
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +50,7 @@ async def _prepare(url: str, customers: int) -> None:
         if not await is_seeded(db):
             started = time.perf_counter()
             await seed(db, seed=42, customers=customers, policies=customers // 5, password=PASSWORD)
-            print(f"# seeded {customers} customers in {time.perf_counter() - started:.1f}s", flush=True)
+            print(f"# seeded {customers} customers in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
     finally:
         await db.dispose()
 
@@ -126,7 +127,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             conn = await asyncpg.connect(admin)
         except OSError:
-            print(f"# postgresql unreachable at {pg}; skipped", flush=True)
+            print(f"# postgresql unreachable at {pg}; skipped", file=sys.stderr, flush=True)
             return
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", name)

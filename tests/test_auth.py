@@ -46,7 +46,8 @@ async def test_given_login_when_it_succeeds_then_an_event_is_on_the_security_str
     events = await stack.ctx.bus.read("security", after=before or FROM_START)
     logins = [e.event for e in events if isinstance(e.event, UserLoggedIn) and e.event.username == username]
     assert len(logins) == 1
-    assert logins[0].org_id == stack.orgs["outlet"].id
+    assert logins[0].org_path == stack.orgs["outlet"].path
+    assert logins[0].is_for(logins[0].user_id, None) and not logins[0].is_for(logins[0].user_id + 1, None)
 
 
 @pytest.mark.parametrize("body", [

@@ -122,7 +122,7 @@ async def test_given_concurrent_publishers_when_reading_then_each_publishers_ord
 
 async def test_given_two_streams_when_publishing_then_they_do_not_mix(bus: Bus) -> None:
     await bus.publish(_ProbeEvent(n=1))
-    await bus.publish(UserLoggedIn(user_id=1, username="a", org_id=1, user_ids=(1,)))
+    await bus.publish(UserLoggedIn(user_id=1, username="a", org_path="/1/", user_ids=(1,)))
     await bus.publish(UserLoggedOut(user_id=1, username="a"))
     assert [type(e.event) for e in await bus.read("security")] == [UserLoggedIn, UserLoggedOut]
     assert [type(e.event) for e in await bus.read("test-probe")] == [_ProbeEvent]
@@ -142,10 +142,10 @@ async def test_given_event_metadata_when_round_tripped_then_node_and_time_are_ke
     from datetime import UTC, datetime
 
     at = datetime(2026, 11, 23, 8, 30, 15, 123000, tzinfo=UTC)
-    sent = await bus.publish(UserLoggedIn(user_id=7, username="坐席七", org_id=3, user_ids=(7,)), node="pbx2", at=at)
+    sent = await bus.publish(UserLoggedIn(user_id=7, username="坐席七", org_path="/1/3/", user_ids=(7,)), node="pbx2", at=at)
     [got] = await bus.read("security", after=FROM_START)
     assert got.id == sent.id and got.node == "pbx2" and got.occurred_at == at
-    assert got.event == UserLoggedIn(user_id=7, username="坐席七", org_id=3, user_ids=(7,))
+    assert got.event == UserLoggedIn(user_id=7, username="坐席七", org_path="/1/3/", user_ids=(7,))
 
 
 async def test_given_entry_of_unknown_type_when_reading_then_it_is_skipped_not_fatal(bus: Bus) -> None:

@@ -12,7 +12,6 @@ from backend.auth.permissions import Permission, Role
 from backend.auth.principal import Principal
 from backend.auth.schemas import LoginIn, LoginOut, MeOut, UserIn, UserOut, role_labels
 from backend.auth.services import AuthService, create_user
-from backend.core.events import UserLoggedIn, UserLoggedOut
 from backend.core.problems import NotFound
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -32,24 +31,18 @@ def _user_out(u: User) -> UserOut:
 
 @router.post("/auth/login", response_model=LoginOut, summary="登录")
 async def login(body: LoginIn, request: Request, response: Response, ctx: Ctx, session: Session) -> LoginOut:
-    result = await AuthService(session, ctx.settings, ctx.clock).login(
+    result = await AuthService(session, ctx.settings, ctx.clock, ctx.bus).login(
         body.username, body.password,
         client_ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"),
     )
-    p = result.principal
-    await ctx.bus.publish(UserLoggedIn(org_id=p.org_id, user_ids=(p.user_id,), user_id=p.user_id,
-                                       username=p.username, client_ip=p.client_ip), node=ctx.settings.node_id)
     response.set_cookie(COOKIE_NAME, result.token, httponly=True, samesite="strict", secure=ctx.settings.cookie_secure,
                         max_age=ctx.settings.token_ttl_minutes * 60, path="/")
-    return LoginOut(token=result.token, expires_at=result.expires_at, user=_me(p))
+    return LoginOut(token=result.token, expires_at=result.expires_at, user=_me(result.principal))
 
 
 @router.post("/auth/logout", status_code=204, summary="退出登录")
 async def logout(principal: CurrentPrincipal, response: Response, ctx: Ctx, session: Session) -> Response:
-    await AuthService(session, ctx.settings, ctx.clock).logout(principal)
-    await ctx.bus.publish(UserLoggedOut(org_id=principal.org_id, user_ids=(principal.user_id,),
-                                        user_id=principal.user_id, username=principal.username),
-                          node=ctx.settings.node_id)
+    await AuthService(session, ctx.settings, ctx.clock, ctx.bus).logout(principal)
     response.status_code = 204
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

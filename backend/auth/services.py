@@ -16,7 +16,9 @@ from backend.auth.models import AuthSession, User, UserRole
 from backend.auth.passwords import WeakPassword, check_strength, hash_password, verify_password
 from backend.auth.permissions import Role
 from backend.auth.principal import Principal
+from backend.core.bus import Bus, publish_quietly
 from backend.core.clock import Clock
+from backend.core.events import Event, UserLocked, UserLoggedIn, UserLoggedOut
 from backend.core.problems import Conflict, Invalid, Locked, NotFound, Unauthenticated
 from backend.core.settings import Settings
 from backend.orgs.models import Org
@@ -47,10 +49,11 @@ async def _root_org_id(session: AsyncSession) -> int | None:
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock, bus: Bus | None = None) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        self.bus = bus
         # Auth reads users across the whole tree: who is logging in is not yet known.
         session.info.setdefault("scope", Scope.everything())
 
@@ -79,8 +82,14 @@ class AuthService:
         principal = _principal(user, session_id, client_ip)
         await record(self.session, principal, action="auth.login", at=now)
         await self.session.commit()
+        await self._notify(UserLoggedIn(user_ids=(user.id,), org_path=principal.org_path, user_id=user.id,
+                                        username=user.username, client_ip=client_ip))
         token = tokens.issue(self.settings.signing_key, user.id, session_id, now, expires)
         return LoginResult(token, expires, principal)
+
+    async def _notify(self, event: Event) -> None:
+        if self.bus is not None:
+            await publish_quietly(self.bus, event, node=self.settings.node_id)
 
     async def _count_failure(self, user: User, now: datetime, client_ip: str | None) -> None:
         # Atomic increment: parallel wrong guesses must all count.
@@ -89,8 +98,9 @@ class AuthService:
             .returning(User.failed_logins)
         )
         detail = {"reason": "bad_password", "failures": failures}
+        locked_until = None
         if failures is not None and failures >= self.settings.lockout_threshold:
-            until = now + timedelta(minutes=self.settings.lockout_minutes)
+            until = locked_until = now + timedelta(minutes=self.settings.lockout_minutes)
             await self.session.execute(
                 update(User).where(User.id == user.id).values(failed_logins=0, locked_until=until)
             )
@@ -103,6 +113,9 @@ class AuthService:
         await record(self.session, None, action="auth.login_failed", subject_type="user", subject_id=str(user.id),
                      detail=detail, username=user.username, org_id=user.org_id, client_ip=client_ip, at=now)
         await self.session.commit()
+        if locked_until is not None:
+            await self._notify(UserLocked(user_ids=(user.id,), org_path=user.org.path, user_id=user.id,
+                                          username=user.username, locked_until=locked_until))
 
     async def authenticate(self, token: str, *, client_ip: str | None = None, request_id: str | None = None) -> Principal:
         now = self.clock.now()
@@ -129,6 +142,8 @@ class AuthService:
         )
         await record(self.session, principal, action="auth.logout", at=now)
         await self.session.commit()
+        await self._notify(UserLoggedOut(user_ids=(principal.user_id,), org_path=principal.org_path,
+                                         user_id=principal.user_id, username=principal.username))
 
     async def purge_expired_sessions(self) -> int:
         cutoff = self.clock.now() - timedelta(days=1)

@@ -1,6 +1,6 @@
 """Every platform event type, defined once. Events are versioned pydantic models; JSON on the wire.
 
-An event knows which stream carries it and whom it is for (an org subtree and/or named users), so a
+An event knows which stream carries it and whom it is for (named users, or an org subtree), so a
 consumer such as the websocket hub routes by data, never by ad-hoc rules. Later capabilities (CTI,
 IVR, tickets) add their event classes here.
 """
@@ -22,9 +22,17 @@ class Event(BaseModel):
     version: ClassVar[int] = 1
     stream: ClassVar[str]
 
-    # Audience: users whose org scope contains ``org_id``, and/or the users named.
-    org_id: int | None = None
+    # Audience: the users named, or else everyone whose org scope contains ``org_path``.
+    org_path: str | None = None
     user_ids: tuple[int, ...] = ()
+
+    def is_for(self, user_id: int, scope_path: str | None) -> bool:
+        """Whether the user (with the org scope rooted at ``scope_path``; None = everything) may receive this."""
+        if self.user_ids:
+            return user_id in self.user_ids
+        if self.org_path is None:
+            return False
+        return scope_path is None or self.org_path.startswith(scope_path)
 
 
 _REGISTRY: dict[tuple[str, int], type[Event]] = {}

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(5, description="Failed logins in a row that lock an account.")
     lockout_minutes: int = Field(15, description="How long a locked account stays locked.")
     cookie_secure: bool = Field(False, description="Mark the session cookie `Secure` (set true behind HTTPS).")
+    ws_token_check_seconds: float = Field(30.0, description="How often an open websocket re-checks its login session (logout/lockout close it).")
 
     # -- customer directory
     directory_backend: Literal["db", "http"] = Field("db", description="`db`: Lianluo's own tables; `http`: the insurer's policy system.")

@@ -7,11 +7,14 @@ strictly increasing per stream, so a consumer that was away resumes with ``subsc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
 from backend.core.events import Envelope, Event
+
+log = logging.getLogger("lianluo.bus")
 
 # ``after`` values for subscribe/read
 FROM_START = "0-0"
@@ -33,6 +36,16 @@ class Bus(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+async def publish_quietly(bus: Bus, event: Event, *, node: str | None = None) -> Envelope | None:
+    """Publish a notification whose record of truth is elsewhere (e.g. the audit log): a bus outage
+    is logged and must not fail the user's request."""
+    try:
+        return await bus.publish(event, node=node)
+    except Exception:
+        log.warning("event %s not published: bus unavailable", event.type, exc_info=True)
+        return None
 
 
 def parse_id(event_id: str) -> tuple[int, int]:
