@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from backend.audit.services import record
 from backend.auth import tokens
@@ -123,11 +124,13 @@ class AuthService:
             claims = tokens.read(self.settings.signing_key, token, now)
         except tokens.BadToken:
             raise Unauthenticated() from None
+        # Every request pays for this: one round trip for session, user, org and roles together.
         row = await self.session.execute(
             select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+            .options(joinedload(User.role_rows))
             .where(AuthSession.id == claims.session_id, AuthSession.user_id == claims.user_id)
         )
-        found = row.first()
+        found = row.unique().first()
         if found is None:
             raise Unauthenticated()
         auth_session, user = found
