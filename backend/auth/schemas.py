@@ -17,13 +17,18 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class MeOut(BaseModel):
+class UserSummary(BaseModel):
+    """Who a user is and where they sit: shared by "who am I" and user administration."""
+
     id: int
     username: str
     display_name: str
     org_id: int
     org_name: str
     roles: list[Role]
+
+
+class MeOut(UserSummary):
     role_labels: list[str]
     permissions: list[str]
 
@@ -35,14 +40,8 @@ class LoginOut(BaseModel):
     user: MeOut
 
 
-class UserOut(BaseModel):
+class UserOut(UserSummary):
     __pii_subject__ = "user"
-    id: int
-    username: str
-    display_name: str
-    org_id: int
-    org_name: str
-    roles: list[Role]
     mobile: Phone | None = None
     email: str | None = None
     active: bool

@@ -1,0 +1,24 @@
+"""The benchmarks still run and print one JSON line per figure (tiny scale; real figures come from `make bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import directory_lookup
+
+
+async def test_given_small_data_when_lookup_bench_runs_then_json_lines_with_percentiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(directory_lookup, "CACHE", tmp_path)
+    await directory_lookup.main(argparse.Namespace(customers=300, n=30, pg_url=""))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["path"], r["db"]) for r in lines] == [("direct", "sqlite"), ("http", "sqlite")]
+    for r in lines:
+        assert r["bench"] == "directory_lookup_by_phone" and r["n"] == 30
+        assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
+        assert r["machine"] and r["date"]
