@@ -99,3 +99,17 @@ def test_given_settings_when_reading_readme_then_every_variable_is_documented() 
     missing = [f"LIANLUO_{name.upper()}" for name in Settings.model_fields if f"`LIANLUO_{name.upper()}`" not in readme]
     assert not missing, f"README does not document: {missing}"
     assert readme.lstrip().startswith("# 联络 Lianluo") and readme.index("make demo") < readme.index("## ")
+
+
+def test_given_json_log_format_when_logging_then_one_object_per_line_with_context() -> None:
+    import json as jsonlib
+
+    from backend.core.logging import JsonFormatter
+
+    record = logging.LogRecord("lianluo.access", logging.INFO, __file__, 1, "GET %s %s", ("/api/x", 200), None)
+    record.request_id = "req-1"
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    data = jsonlib.loads(line)
+    assert data["msg"] == "GET /api/x 200" and data["level"] == "info" and data["logger"] == "lianluo.access"
+    assert data["request_id"] == "req-1" and data["ts"].endswith("+00:00")
