@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/lianluo demo
 
 test: $(STAMP)
+	$(BIN)/ruff check backend cti ivr agent_ui bench tests
 	@required=$$(bash tests/setup/services.sh); \
 	echo "test backends: sqlite + in-process bus$${required:+, and required: $$required}"; \
 	LIANLUO_TEST_REQUIRE=$$required $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from backend.audit.pii import present
-from backend.auth.deps import COOKIE_NAME, CurrentPrincipal, Ctx, Session, allowed
+from backend.auth.deps import COOKIE_NAME, Ctx, CurrentPrincipal, Session, allowed
 from backend.auth.models import User
 from backend.auth.permissions import Permission, Role
 from backend.auth.principal import Principal

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from backend.directory.records import ClaimRecord, CustomerIn, CustomerPatch, CustomerQuery, CustomerRecord, PolicyRecord
+from backend.directory.records import (
+    ClaimRecord,
+    CustomerIn,
+    CustomerPatch,
+    CustomerQuery,
+    CustomerRecord,
+    PolicyRecord,
+)
 
 
 class CustomerDirectory(Protocol):

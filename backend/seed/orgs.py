@@ -15,6 +15,7 @@ from backend.orgs.scope import Scope
 from backend.orgs.services import create_org
 from backend.seed.catalog import BRANCHES, HQ_CODE, HQ_NAME, BranchSpec, CentralSpec, OutletSpec
 
+
 @dataclass(frozen=True)
 class Outlet:
     """An inserted outlet with the facts the people and policy generators need about its place."""
