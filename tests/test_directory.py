@@ -167,6 +167,17 @@ async def test_given_bad_query_values_when_searching_then_422_naming_the_field(s
     _is_problem(await stack.get(agent, "/api/customers", params={"phone": "13800138000", "limit": 5000}), 422)
 
 
+async def test_given_id_number_when_registering_then_birth_date_and_gender_come_from_it(stack: Stack) -> None:
+    handler = stack.users[(Role.complaint_handler, "outlet")]
+    # the POST needs customer.write: register as an agent, read back as a handler who sees it in clear
+    r = await stack.post(stack.users[(Role.agent, "outlet")], "/api/customers", json={
+        "org_id": stack.orgs["outlet"].id, "name": "身份证客户", "mobile": "13912340000",
+        "id_number": "11010519491231002X"})
+    assert r.status_code == 201, r.text
+    got = (await stack.get(handler, f"/api/customers/{r.json()['id']}")).json()
+    assert got["birth_date"] == "1949-12-31" and got["gender"] == "F"  # sequence 002: even, female
+
+
 async def test_given_valid_new_customer_when_registering_then_created_and_found_by_phone(stack: Stack) -> None:
     agent = stack.users[(Role.agent, "outlet")]
     r = await stack.post(agent, "/api/customers", json={

@@ -31,7 +31,7 @@ def directory_for(ctx: AppContext, session, principal: Principal) -> CustomerDir
     if settings.directory_backend == "http":
         token = settings.directory_http_token.get_secret_value() if settings.directory_http_token else None
         return HttpDirectory(ctx.outbound_http(), settings.directory_http_base_url, session, principal.scope, token)
-    return SqlDirectory(session)
+    return SqlDirectory(session, ctx.clock)
 
 
 def _reader(permission: Permission):  # type: ignore[no-untyped-def]

@@ -47,6 +47,12 @@ def is_valid_id_number(raw: str) -> bool:
     return id_number_problem(raw) is None
 
 
+def facts_of_id_number(value: str) -> tuple[date, str]:
+    """Birth date and gender (``M``/``F``, from the parity of the sequence digits) of a valid ID number."""
+    born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    return born, "M" if int(value[16]) % 2 else "F"
+
+
 def normalise_phone(raw: str) -> str:
     """Strip spaces, dashes in mobiles and the +86/0086 prefix; keep landlines as ``0AA-NNNNNNNN``."""
     value = re.sub(r"[\s()（）]", "", raw.strip())

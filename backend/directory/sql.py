@@ -6,14 +6,14 @@ by org by hand.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from backend.core.clock import Clock, SystemClock
 from backend.core.problems import NotFound
 from backend.directory.codes import CLAIM_STATUSES, LINES_OF_BUSINESS, POLICY_STATUSES
+from backend.directory.identity import facts_of_id_number
 from backend.directory.models import Claim, Customer, Policy
 from backend.directory.records import (
     ClaimRecord,
@@ -66,8 +66,9 @@ def _int_id(customer_id: str) -> int:
 
 
 class SqlDirectory:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
         self.session = session
+        self.clock = clock or SystemClock()
 
     async def search(self, query: CustomerQuery) -> list[CustomerRecord]:
         stmt = select(Customer, Org.name).join(Org, Org.id == Customer.org_id)
@@ -147,8 +148,11 @@ class SqlDirectory:
         scope: Scope = self.session.info["scope"]
         if org is None or not scope.contains_path(org.path):
             raise NotFound("机构不存在")
-        now = datetime.now(UTC)
-        customer = Customer(org_id=org.id, name=data.name, gender=data.gender, id_number=data.id_number,
+        now = self.clock.now()
+        # The ID number states birth date and gender; don't make the agent type them again.
+        birth_date, id_gender = facts_of_id_number(data.id_number) if data.id_number else (None, None)
+        customer = Customer(org_id=org.id, name=data.name, gender=data.gender or id_gender,
+                            birth_date=birth_date, id_number=data.id_number,
                             mobile=data.mobile, phone=data.phone, email=data.email, address=data.address,
                             risk_flags=[], created_at=now, updated_at=now)
         self.session.add(customer)
@@ -159,6 +163,6 @@ class SqlDirectory:
         customer, org_name = await self._customer_row(customer_id)
         for field, value in patch.model_dump(exclude_unset=True).items():
             setattr(customer, field, value)
-        customer.updated_at = datetime.now(UTC)
+        customer.updated_at = self.clock.now()
         await self.session.flush()
         return _customer_record(customer, org_name)
