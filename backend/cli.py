@@ -20,6 +20,7 @@ log = logging.getLogger("lianluo")
 def _settings() -> Settings:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
+    log.debug("settings: %s", settings.safe_dump())
     return settings
 
 

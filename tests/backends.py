@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -61,6 +60,3 @@ async def drop_pg_database(name: str) -> None:
 def unique_prefix() -> str:
     return f"lianluo-test-{uuid.uuid4().hex[:8]}"
 
-
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.get_event_loop().run_until_complete(coro)

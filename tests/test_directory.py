@@ -53,7 +53,7 @@ async def test_given_customer_when_reading_policies_and_claims_then_labels_and_l
         claim = await s.scalar(select(Claim).order_by(Claim.id).limit(1))
     agent = stack.users[(Role.agent, "hq")]
     policies = (await stack.get(agent, f"/api/customers/{claim.claimant_id}/policies")).json()
-    assert policies and all(p["line_label"] and p["status_label"] for p in policies)
+    assert policies and all(p["line_label"] and p["status_label"] and p["payment_frequency_label"] for p in policies)
     claims = (await stack.get(agent, f"/api/customers/{claim.claimant_id}/claims")).json()
     assert claim.claim_number in {c["claim_number"] for c in claims}
     one = (await stack.get(agent, f"/api/claims/{claim.claim_number}")).json()

@@ -125,6 +125,7 @@ async def test_given_core_system_when_reading_one_customer_policy_claim_then_map
     assert (await client.get("/api/customers/C-1")).json()["name"] == "核心客户甲"
     policies = (await client.get("/api/customers/C-1/policies")).json()
     assert policies[0]["line_label"] == "医疗保险" and policies[0]["status_label"] == "有效"
+    assert policies[0]["payment_frequency_label"] == "年交"
     assert (await client.get("/api/policies/P900100000001")).json()["premium"] == "1288.00"
     claims = (await client.get("/api/customers/C-1/claims")).json()
     assert claims[0]["status_label"] == "查勘中"

@@ -53,10 +53,6 @@ def event_class(type_: str, version: int) -> type[Event] | None:
     return _REGISTRY.get((type_, version))
 
 
-def registered() -> dict[tuple[str, int], type[Event]]:
-    return dict(_REGISTRY)
-
-
 class UnknownEvent(Exception):
     """A stream entry whose type/version this process does not know (e.g. written by a newer release)."""
 

@@ -54,10 +54,6 @@ class Invalid(DomainError):
     status, title, code = 422, "请求参数无效", "invalid"
 
 
-class PayloadTooLarge(DomainError):
-    status, title, code = 413, "请求体过大", "payload-too-large"
-
-
 class Unavailable(DomainError):
     status, title, code = 503, "服务暂不可用", "unavailable"
 

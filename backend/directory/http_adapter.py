@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.problems import Conflict, NotFound, Unavailable
-from backend.directory.codes import CLAIM_STATUSES, LINES_OF_BUSINESS, POLICY_STATUSES
+from backend.directory.codes import CLAIM_STATUSES, LINES_OF_BUSINESS, PAYMENT_FREQUENCIES, POLICY_STATUSES
 from backend.directory.records import (
     ClaimRecord,
     CustomerIn,
@@ -147,6 +147,7 @@ def _policy(d: dict[str, Any]) -> PolicyRecord:
         **d, "id": str(d["id"]), "holder_id": str(d["holder_id"]), "insured_id": str(d["insured_id"]),
         "line_label": LINES_OF_BUSINESS.get(d["line"], d["line"]),
         "status_label": POLICY_STATUSES.get(d["status"], d["status"]),
+        "payment_frequency_label": PAYMENT_FREQUENCIES.get(d["payment_frequency"], d["payment_frequency"]),
     })
 
 

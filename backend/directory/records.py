@@ -52,6 +52,7 @@ class PolicyRecord(BaseModel):
     premium: Decimal
     sum_insured: Decimal
     payment_frequency: str
+    payment_frequency_label: str
     payment_years: int
     next_premium_date: date | None = None
     sales_channel: str | None = None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from backend.core.clock import Clock, SystemClock
 from backend.core.problems import NotFound
-from backend.directory.codes import CLAIM_STATUSES, LINES_OF_BUSINESS, POLICY_STATUSES
+from backend.directory.codes import CLAIM_STATUSES, LINES_OF_BUSINESS, PAYMENT_FREQUENCIES, POLICY_STATUSES
 from backend.directory.identity import facts_of_id_number
 from backend.directory.models import Claim, Customer, Policy
 from backend.directory.records import (
@@ -42,7 +42,9 @@ def _policy_record(p: Policy, org_name: str | None, holder: str | None, insured:
         status_label=POLICY_STATUSES.get(p.status, p.status), holder_id=str(p.holder_id), holder_name=holder,
         insured_id=str(p.insured_id), insured_name=insured, signed_date=p.signed_date,
         effective_date=p.effective_date, expiry_date=p.expiry_date, premium=p.premium, sum_insured=p.sum_insured,
-        payment_frequency=p.payment_frequency, payment_years=p.payment_years, next_premium_date=p.next_premium_date,
+        payment_frequency=p.payment_frequency,
+        payment_frequency_label=PAYMENT_FREQUENCIES.get(p.payment_frequency, p.payment_frequency),
+        payment_years=p.payment_years, next_premium_date=p.next_premium_date,
         sales_channel=p.sales_channel, sales_agent_name=p.sales_agent_name, sales_agent_code=p.sales_agent_code,
         plate_number=p.plate_number, vin=p.vin,
     )
