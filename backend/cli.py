@@ -42,7 +42,7 @@ async def _serve(settings: Settings, *, with_worker: bool, banner: str | None = 
     ctx = AppContext.from_settings(settings)
     app = create_app(ctx)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                                           proxy_headers=True, ws_ping_interval=20))
+                                           proxy_headers=True, ws_ping_interval=20, access_log=False))
     stop = asyncio.Event()
     tasks = [asyncio.create_task(server.serve(), name="http")]
     if with_worker:
