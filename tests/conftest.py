@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from backend.app import create_app
 from backend.auth.passwords import hash_password
@@ -48,6 +49,7 @@ class Stack:
 
     name: str
     ctx: AppContext
+    app: FastAPI
     client: httpx.AsyncClient
     orgs: dict[str, Org]  # hq, branch, central, outlet, other_branch, other_outlet
     users: dict[tuple[Role, str], str] = field(default_factory=dict)  # (role, level) -> username
@@ -112,7 +114,7 @@ async def _build_stack(name: str, database_url: str, bus_url: str, data_dir: Pat
         client.cookies.clear()
 
     client.event_hooks["response"].append(forget_cookies)
-    stack = Stack(name=name, ctx=ctx, client=client, orgs=await _pick_orgs(ctx.db))
+    stack = Stack(name=name, ctx=ctx, app=app, client=client, orgs=await _pick_orgs(ctx.db))
     hashed = await hash_password(PASSWORD)
     async with ctx.db.session(scope=Scope.everything()) as s:
         for role in Role:

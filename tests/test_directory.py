@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 from sqlalchemy import func, select
 
 from backend.auth.permissions import Role
@@ -190,3 +191,27 @@ async def test_given_valid_new_customer_when_registering_then_created_and_found_
     patched = await stack.client.patch(f"/api/customers/{created['id']}", json={"phone": "010-62345678"},
                                        headers=await stack.as_user(agent))
     assert patched.status_code == 200 and patched.json()["phone"] == "010-****5678"
+
+
+async def test_given_audit_write_fails_when_viewing_unmasked_then_500_and_no_pii_leaves(
+    stack: Stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The request's transaction commits before the response is sent: no audit row, no clear text."""
+    from backend.audit import pii
+    from backend.audit.models import AuditRecord
+
+    async def broken_record(session, actor, **kw):  # type: ignore[no-untyped-def]
+        row = AuditRecord(at=stack.clock.now(), username=None, action=kw["action"], org_id=actor.org_id, detail={})
+        session.add(row)  # NOT NULL username: fails at commit
+        return row
+
+    customer, _ = await _a_customer_with_policy(stack)
+    handler = stack.users[(Role.complaint_handler, "hq")]
+    headers = await stack.as_user(handler)
+    monkeypatch.setattr(pii, "record", broken_record)
+    # as a real server does: the app's error is logged, the client sees only the response
+    transport = httpx.ASGITransport(app=stack.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lianluo.test") as client:
+        r = await client.get(f"/api/customers/{customer.id}", headers=headers)
+    assert r.status_code == 500
+    assert customer.id_number not in r.text and customer.mobile not in r.text

@@ -31,7 +31,10 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Ctx = Annotated[AppContext, Depends(app_context)]
-Session = Annotated[AsyncSession, Depends(db_session)]
+# scope="function": the transaction ends (commit or rollback) before the response is sent. With the
+# default, a failed commit would follow a 201 already on its way, or an unmasked PII view whose audit
+# row was never written.
+Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 def token_from(headers: Any, cookies: dict[str, str], query: Any | None = None) -> str | None:
