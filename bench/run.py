@@ -7,7 +7,7 @@ import asyncio
 import importlib
 import logging
 
-BENCHMARKS = {"directory_lookup": "bench.directory_lookup"}
+BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse"}
 
 
 def main() -> None:

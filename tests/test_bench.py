@@ -22,3 +22,14 @@ async def test_given_small_data_when_lookup_bench_runs_then_json_lines_with_perc
         assert r["bench"] == "directory_lookup_by_phone" and r["n"] == 30
         assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
         assert r["machine"] and r["date"]
+
+
+async def test_given_traces_when_ami_parse_bench_runs_then_both_parsers_count_every_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import ami_parse
+
+    await ami_parse.main(argparse.Namespace(messages=2000, rounds=1))
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["bench"] == "ami_parse" and line["messages"] >= 2000
+    assert line["lianluo_msgs_per_s"] > 0 and line["panoramisk_msgs_per_s"] > 0
