@@ -112,3 +112,110 @@ class UserLocked(Event):
     user_id: int
     username: str
     locked_until: datetime
+
+
+# --- calls stream: what the CTI bridge saw on one PBX node (``node`` on the envelope names it)
+
+
+class CallEvent(Event):
+    """Every call event names the call (the PBX's Linkedid) and carries what a consumer needs."""
+
+    stream: ClassVar[str] = "calls"
+    call_id: str
+    direction: str  # inbound | outbound
+    caller: str | None = None
+    dialled: str | None = None
+
+
+@register
+class CallOffered(CallEvent):
+    """A new call reached the PBX (inbound) or was placed by it (outbound)."""
+
+    type: ClassVar[str] = "call.offered"
+    origin_channel: str
+    command_id: str | None = None  # the originate command that placed it, for outbound calls
+
+
+@register
+class CallQueued(CallEvent):
+    type: ClassVar[str] = "call.queued"
+    queue: str
+    position: int | None = None
+    ivr: dict[str, str] = {}
+
+
+@register
+class AgentRinging(CallEvent):
+    """A queue rings an agent: the screen pop's source."""
+
+    type: ClassVar[str] = "call.agent_ringing"
+    queue: str | None = None
+    agent_interface: str
+    agent_name: str | None = None
+    ivr: dict[str, str] = {}
+
+
+@register
+class CallAnswered(CallEvent):
+    type: ClassVar[str] = "call.answered"
+    queue: str | None = None
+    agent_interface: str | None = None
+    agent_name: str | None = None
+    wait_seconds: float | None = None  # time in queue before the answer
+    ring_seconds: float | None = None
+
+
+@register
+class CallHeld(CallEvent):
+    type: ClassVar[str] = "call.held"
+    channel: str
+
+
+@register
+class CallResumed(CallEvent):
+    type: ClassVar[str] = "call.resumed"
+    channel: str
+
+
+@register
+class CallTransferred(CallEvent):
+    type: ClassVar[str] = "call.transferred"
+    kind: str  # blind | attended
+    target: str | None = None
+
+
+@register
+class CallAbandoned(CallEvent):
+    """The caller hung up while waiting in a queue."""
+
+    type: ClassVar[str] = "call.abandoned"
+    queue: str
+    position: int | None = None
+    wait_seconds: float | None = None
+
+
+@register
+class CallEnded(CallEvent):
+    type: ClassVar[str] = "call.ended"
+    hangup_cause: int | None = None
+    hangup_cause_text: str | None = None
+    answered: bool
+    abandoned: bool = False
+    queue: str | None = None
+    agent_interface: str | None = None
+    duration_seconds: float
+    talk_seconds: float | None = None
+    lost_during_outage: bool = False
+
+
+@register
+class OriginateResult(Event):
+    """The PBX's answer to an originate command (click-to-call, campaign dial)."""
+
+    type: ClassVar[str] = "call.originate_result"
+    stream: ClassVar[str] = "calls"
+    command_id: str
+    success: bool
+    reason: int | None = None  # Asterisk's: 4 answered, 3 no answer, 5 busy, 0/1/8 failed
+    reason_text: str
+    call_id: str | None = None

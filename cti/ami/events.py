@@ -68,6 +68,11 @@ class Newchannel(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class NewCallerid(ChannelEvent):
+    name: ClassVar[str] = "NewCallerid"
+
+
+@dataclass(frozen=True, slots=True)
 class Newstate(ChannelEvent):
     name: ClassVar[str] = "Newstate"
     state_desc: str | None = h("ChannelStateDesc")
@@ -302,7 +307,7 @@ def _plan(cls: type[AmiEvent]) -> tuple[tuple[str, str, Any, Any], ...]:
 
 TYPED: dict[str, type[AmiEvent]] = {
     cls.name: cls for cls in (
-        Newchannel, Newstate, Hangup, VarSet, LocalBridge, DialBegin, DialState, DialEnd, QueueCallerJoin,
+        Newchannel, NewCallerid, Newstate, Hangup, VarSet, LocalBridge, DialBegin, DialState, DialEnd, QueueCallerJoin,
         QueueCallerLeave, QueueCallerAbandon, AgentCalled, AgentConnect, AgentComplete, AgentRingNoAnswer,
         BridgeEnter, BridgeLeave, Hold, Unhold, BlindTransfer, AttendedTransfer, OriginateResponse,
         QueueMemberStatus, QueueMemberPause, QueueMemberAdded, QueueMemberRemoved, FullyBooted, Shutdown,

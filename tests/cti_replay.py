@@ -1,0 +1,42 @@
+"""Feed a recorded trace through decoder, typed events and call model, with the recorded timing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from backend.core.events import Event
+from cti.ami.events import to_typed
+from cti.ami.frames import FrameDecoder
+from cti.calls.model import CallModel
+
+TRACES = Path(__file__).parent / "data" / "asterisk-traces"
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def replay(scenario: str, model: CallModel | None = None) -> list[Event]:
+    """Platform events the model produces for ``scenario``; outbound originates are registered first."""
+    model = model or CallModel()
+    sent = FrameDecoder(expect_banner=False).feed((TRACES / f"{scenario}.ami.sent.txt").read_bytes())
+    for action in sent:
+        if (action.get("Action") or "").lower() == "originate" and action.get("Context") != "ivr-inbound":
+            model.expect_originate(action.get("ActionID") or "", f"cmd-{action.get('ActionID')}",
+                                   action.get("Channel") or "")
+    decoder = FrameDecoder()
+    out: list[Event] = []
+    for line in (TRACES / f"{scenario}.ami.jsonl").read_text().splitlines():
+        chunk = json.loads(line)
+        if chunk["dir"] != "rx":
+            continue
+        at = T0 + timedelta(seconds=chunk["t"])
+        for message in decoder.feed(chunk["data"].encode("utf-8")):
+            typed = to_typed(message)
+            if typed is not None:
+                out.extend(model.handle(typed, at))
+    return out
+
+
+def as_golden(events: list[Event]) -> list[dict[str, Any]]:
+    return [{"type": e.type, **e.model_dump(mode="json", exclude={"org_path", "user_ids"})} for e in events]
