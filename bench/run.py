@@ -7,7 +7,8 @@ import asyncio
 import importlib
 import logging
 
-BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse"}
+BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse",
+              "cti_pipeline": "bench.cti_pipeline"}
 
 
 def main() -> None:

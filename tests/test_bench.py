@@ -33,3 +33,14 @@ async def test_given_traces_when_ami_parse_bench_runs_then_both_parsers_count_ev
     [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert line["bench"] == "ami_parse" and line["messages"] >= 2000
     assert line["lianluo_msgs_per_s"] > 0 and line["panoramisk_msgs_per_s"] > 0
+
+
+async def test_given_traces_when_cti_pipeline_bench_runs_then_rates_and_memory_are_reported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import cti_pipeline
+
+    await cti_pipeline.main(argparse.Namespace(messages=2000, rounds=1, calls=20))
+    rate, memory = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert rate["bench"] == "cti_pipeline" and rate["events_per_s"] > 0 and rate["platform_events"] > 0
+    assert memory["calls"] == 20 and memory["peak_traced_mib"] > 0

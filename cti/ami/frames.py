@@ -56,7 +56,7 @@ def parse_frame(frame: bytes) -> AmiMessage | None:
     repeated: dict[str, list[str]] = {}
     for raw in frame.split(EOL):
         key, sep, value = raw.partition(b": ")
-        if not sep:
+        if not sep or not key:
             key, sep, value = raw.partition(b":")  # "Output:" for an empty line of command output
             if not sep or not key:
                 continue
@@ -70,10 +70,15 @@ def parse_frame(frame: bytes) -> AmiMessage | None:
 
 
 class FrameDecoder:
-    """Incremental decoder. Feed it what the socket gives; it returns complete messages in order."""
+    """Incremental decoder. Feed it what the socket gives; it returns complete messages in order.
+
+    The buffer is bounded: a banner line or a frame longer than ``max_frame`` is dropped (logged and
+    counted) and decoding resumes after the next blank line. Each read is scanned once, so tiny reads
+    of a large frame cost linear time.
+    """
 
     def __init__(self, *, expect_banner: bool = True, max_frame: int = MAX_FRAME_BYTES) -> None:
-        self._buf = b""
+        self._buf = bytearray()
         self._expect_banner = expect_banner
         self._max_frame = max_frame
         self._skipping = False
@@ -85,32 +90,45 @@ class FrameDecoder:
         """True until the first line has arrived (whether or not it was Asterisk's banner)."""
         return self._expect_banner
 
+    def _drop(self, what: str) -> None:
+        log.warning("AMI %s over %d bytes; skipping to the next message", what, self._max_frame)
+        self.dropped_frames += 1
+        self._skipping = True
+        del self._buf[:-3]  # keep a terminator that may straddle two reads
+
     def feed(self, data: bytes) -> list[AmiMessage]:
-        buf = self._buf + data if self._buf else data
+        # Up to 3 bytes of a "\r\n\r\n" split across reads may sit at the buffer's end: scan from there.
+        scan_from = max(0, len(self._buf) - 3)
+        self._buf += data
         if self._expect_banner:
-            line_end = buf.find(EOL)
+            line_end = self._buf.find(EOL)
             if line_end < 0:
-                self._buf = buf
+                if len(self._buf) > self._max_frame:
+                    self._expect_banner = False  # no banner is coming: whatever this is, it is not AMI
+                    self._drop("first line")
                 return []
-            first = buf[:line_end].decode("utf-8", "replace")
+            first = bytes(self._buf[:line_end]).decode("utf-8", "replace")
             if first.startswith(BANNER_PREFIX):
                 self.banner = first
-                buf = buf[line_end + 2:]
+                del self._buf[:line_end + 2]
             self._expect_banner = False
+            scan_from = 0
         if self._skipping:
-            end = buf.find(END)
+            end = self._buf.find(END, scan_from)
             if end < 0:
-                self._buf = buf[-3:]  # the terminator may straddle two reads
+                del self._buf[:-3]
                 return []
-            buf = buf[end + 4:]
+            del self._buf[:end + 4]
             self._skipping = False
-        *frames, rest = buf.split(END)
-        if len(rest) > self._max_frame:
-            log.warning("AMI frame over %d bytes without an end; skipping to the next message", self._max_frame)
-            self.dropped_frames += 1
-            self._skipping = True
-            rest = rest[-3:]
-        self._buf = rest
+            scan_from = 0
+        if self._buf.find(END, scan_from) < 0:
+            if len(self._buf) > self._max_frame + 3:  # + a terminator's first bytes
+                self._drop("frame")
+            return []
+        *frames, rest = bytes(self._buf).split(END)
+        self._buf = bytearray(rest)
+        if len(rest) > self._max_frame + 3:
+            self._drop("frame")
         out = []
         for frame in frames:
             if len(frame) > self._max_frame:
