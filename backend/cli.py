@@ -90,8 +90,28 @@ def _unbuilt(part: str) -> int:
                  "`lianluo demo` and `lianluo serve` run what exists today.", code=3)
 
 
+async def _cti(settings: Settings) -> int:
+    from backend.core.context import AppContext
+    from cti.ami.client import LoginFailed
+    from cti.bridge import CtiBridge
+
+    ctx = AppContext.from_settings(settings)
+    bridge = CtiBridge(settings, ctx.bus, ctx.clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await bridge.run(stop)
+    except LoginFailed as exc:
+        return _fail(f"{exc} (LIANLUO_AMI_USERNAME / LIANLUO_AMI_SECRET must match asterisk_conf/manager.conf)")
+    finally:
+        await ctx.close()
+    return 0
+
+
 def cmd_cti(_args: argparse.Namespace) -> int:
-    return _unbuilt("cti")
+    return asyncio.run(_cti(_settings()))
 
 
 def cmd_ivr(_args: argparse.Namespace) -> int:

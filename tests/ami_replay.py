@@ -141,6 +141,9 @@ class TraceReplayServer:
     ``speed`` multiplies the recorded gaps between server chunks: 0 sends at once, 1.0 is real time.
     ``accept_and_drop_first`` connections are accepted and closed at once without a banner, as Asterisk
     did right after ``core restart now``; they do not consume a scenario.
+    ``passive``: after the login step, stream the rest of the recording whatever the client sends (a
+    bridge that only listens), answering the client's own actions as an idle Asterisk would — list
+    actions with an empty list, anything else with Success — between recorded frames.
     """
 
     def __init__(
@@ -152,6 +155,7 @@ class TraceReplayServer:
         username: str = "cti",
         login_fail_delay: float = 0.05,
         accept_and_drop_first: int = 0,
+        passive: bool = False,
     ) -> None:
         names = [scenario] if isinstance(scenario, str) else list(scenario)
         if not names:
@@ -162,6 +166,7 @@ class TraceReplayServer:
         self.username = username
         self.login_fail_delay = login_fail_delay
         self.accept_and_drop_first = accept_and_drop_first
+        self.passive = passive
         self.received: list[AmiMessage] = []
         self.connections = 0
         self.errors: list[str] = []  # mismatches between what the client sent and the scenario
@@ -263,6 +268,9 @@ class TraceReplayServer:
             clock = step.t
             if not await send(step.replies):
                 return
+            if self.passive and sent.lower() == "login":
+                await self._stream_rest(trace.steps[index + 1:], reader, writer, decoder, pending, ids)
+                return
         # Script done: stay connected like an idle Asterisk, keep recording what the client sends.
         while await self._next_action(reader, decoder, pending) is not None:
             log.info("%s: action after the end of the recording ignored", trace.name)
@@ -278,6 +286,56 @@ class TraceReplayServer:
             self.received.extend(messages)
             pending.extend(messages)
         return pending.popleft()
+
+    async def _stream_rest(self, steps: list[Step], reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           decoder: FrameDecoder, pending: deque[AmiMessage], ids: dict[str, str | None]) -> None:
+        async def read_actions() -> None:
+            while data := await reader.read(65536):
+                messages = decoder.feed(data)
+                self.received.extend(messages)
+                pending.extend(messages)  # answered by the streamer, between recorded frames
+
+        reading = asyncio.create_task(read_actions())
+        await asyncio.sleep(0.05)  # a bridge resyncs right after login, before anything else happens
+        tail = b"\r\n\r\n"
+        clock = steps[0].t if steps else 0.0
+        try:
+            for step in steps:
+                for chunk in step.replies:
+                    if self.speed > 0:
+                        await asyncio.sleep(max(0.0, chunk.t - clock) * self.speed)
+                    clock = chunk.t
+                    if tail.endswith(b"\r\n\r\n"):  # only between whole frames
+                        await self._answer(writer, pending)
+                    if chunk.data is None:
+                        return
+                    data = rewrite_action_ids(chunk.data, ids)
+                    writer.write(data)
+                    await writer.drain()
+                    tail = (tail + data)[-4:]
+            while not reading.done():
+                await self._answer(writer, pending)
+                await asyncio.sleep(0.01)
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+
+    async def _answer(self, writer: asyncio.StreamWriter, pending: deque[AmiMessage]) -> None:
+        while pending:
+            action = pending.popleft()
+            name = header(action, "Action") or ""
+            id_line = b"ActionID: " + (header(action, "ActionID") or "").encode() + b"\r\n"
+            if name.lower() in ("coreshowchannels", "queuestatus", "status"):
+                complete = {"coreshowchannels": b"CoreShowChannelsComplete", "queuestatus": b"QueueStatusComplete",
+                            "status": b"StatusComplete"}[name.lower()]
+                reply = (b"Response: Success\r\n" + id_line + b"EventList: start\r\nMessage: List will follow\r\n\r\n"
+                         b"Event: " + complete + b"\r\n" + id_line + b"EventList: Complete\r\nListItems: 0\r\n\r\n")
+            elif name.lower() == "ping":
+                reply = b"Response: Success\r\n" + id_line + b"Ping: Pong\r\nTimestamp: 0.000000\r\n\r\n"
+            else:
+                reply = b"Response: Success\r\n" + id_line + b"\r\n"
+            writer.write(reply)
+            await writer.drain()
 
     def _credentials_ok(self, action: AmiMessage) -> bool:
         return header(action, "Username") == self.username and header(action, "Secret") == self.secret

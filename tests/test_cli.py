@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -31,11 +32,22 @@ def test_given_each_subcommand_when_asked_for_help_then_it_explains_itself(comma
     assert "usage: lianluo" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("part", ["cti", "ivr"])
-def test_given_part_not_in_this_release_when_started_then_clear_message_and_nonzero(part: str, tmp_path: Path) -> None:
-    r = _run([part], {"LIANLUO_DATA_DIR": str(tmp_path)})
+def test_given_part_not_in_this_release_when_started_then_clear_message_and_nonzero(tmp_path: Path) -> None:
+    r = _run(["ivr"], {"LIANLUO_DATA_DIR": str(tmp_path)})
     assert r.returncode == 3
-    assert part in r.stderr and "not part of this release" in r.stderr
+    assert "ivr" in r.stderr and "not part of this release" in r.stderr
+
+
+async def test_given_wrong_ami_secret_when_cti_starts_then_it_exits_naming_the_settings(tmp_path: Path) -> None:
+    from tests.ami_replay import TraceReplayServer
+
+    async with TraceReplayServer("inbound_queue_abandon") as server:
+        env = {"LIANLUO_DATA_DIR": str(tmp_path), "LIANLUO_AMI_PORT": str(server.port), "LIANLUO_AMI_SECRET": "nope"}
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend.cli", "cti",
+                                                    env={**os.environ, **env}, stderr=asyncio.subprocess.PIPE)
+        _out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2
+    assert "refused" in err.decode() and "LIANLUO_AMI_SECRET" in err.decode()
 
 
 async def test_given_empty_database_when_upgrading_seeding_and_adding_admin_then_admin_can_log_in(

@@ -93,6 +93,24 @@ class VarSet(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class CoreShowChannel(ChannelEvent):
+    """One live channel in the answer to CoreShowChannels (resync after a reconnect)."""
+
+    name: ClassVar[str] = "CoreShowChannel"
+    duration: str | None = h("Duration")  # HH:MM:SS
+    application: str | None = h("Application")
+    bridge_id: str | None = h("BridgeId")
+
+    @property
+    def duration_seconds(self) -> int:
+        try:
+            hours, minutes, seconds = (int(x) for x in (self.duration or "0:0:0").split(":"))
+        except ValueError:
+            return 0
+        return hours * 3600 + minutes * 60 + seconds
+
+
+@dataclass(frozen=True, slots=True)
 class LocalBridge(AmiEvent):
     """The two halves of a Local channel (``;1`` and ``;2``): one leg of the call, two Uniqueids."""
 
@@ -307,7 +325,7 @@ def _plan(cls: type[AmiEvent]) -> tuple[tuple[str, str, Any, Any], ...]:
 
 TYPED: dict[str, type[AmiEvent]] = {
     cls.name: cls for cls in (
-        Newchannel, NewCallerid, Newstate, Hangup, VarSet, LocalBridge, DialBegin, DialState, DialEnd, QueueCallerJoin,
+        Newchannel, NewCallerid, Newstate, Hangup, CoreShowChannel, VarSet, LocalBridge, DialBegin, DialState, DialEnd, QueueCallerJoin,
         QueueCallerLeave, QueueCallerAbandon, AgentCalled, AgentConnect, AgentComplete, AgentRingNoAnswer,
         BridgeEnter, BridgeLeave, Hold, Unhold, BlindTransfer, AttendedTransfer, OriginateResponse,
         QueueMemberStatus, QueueMemberPause, QueueMemberAdded, QueueMemberRemoved, FullyBooted, Shutdown,

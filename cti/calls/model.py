@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backend.core.events import (
     AgentRinging,
@@ -270,6 +270,34 @@ class CallModel:
             return []
         del self.calls[call.call_id]
         return [self._ended(call, at)]
+
+    # --- resync after a reconnect
+
+    def resync(self, live: list[ami.CoreShowChannel], at: datetime) -> list[Event]:
+        """Reconcile with the channels Asterisk reports after a reconnect, before any new event.
+
+        Calls whose channels are all gone ended while the bridge was away: they end now, marked
+        ``lost_during_outage``. Calls that began meanwhile are offered now. Calls still up and already
+        known produce nothing, so a consumer never sees an event twice.
+        """
+        present = {c.uniqueid for c in live}
+        out: list[Event] = []
+        for call in list(self.calls.values()):
+            for uniqueid in call.channels - present:
+                self.channels.pop(uniqueid, None)
+            call.channels &= present
+            if not call.channels:
+                del self.calls[call.call_id]
+                out.append(self._ended(call, at, lost=True))
+        # origins first, so the other legs of a new call find it
+        for channel in sorted(live, key=lambda c: c.uniqueid != c.linkedid):
+            if channel.uniqueid in self.channels:
+                continue
+            started = at - timedelta(seconds=channel.duration_seconds)
+            out.extend(self._on_Newchannel(ami.Newchannel(
+                channel=channel.channel, uniqueid=channel.uniqueid, linkedid=channel.linkedid,
+                caller_num=channel.caller_num, context=channel.context, exten=channel.exten), started))
+        return out
 
     def _ended(self, call: Call, at: datetime, *, lost: bool = False) -> CallEnded:
         talk = (at - call.answered_at).total_seconds() if call.answered_at else None

@@ -1,0 +1,63 @@
+"""``lianluo cti``: the bridge between one Asterisk node and the platform.
+
+AMI events go, in arrival order, through the typed events and the call model, and the platform
+events that come out are published on the bus with this node's id. After every (re)login the
+bridge first reconciles with ``CoreShowChannels`` (calls ended while it was away are closed as lost
+during the outage, calls begun meanwhile are offered), and only then takes new events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from backend.core.bus import Bus
+from backend.core.clock import Clock
+from backend.core.settings import Settings
+from cti.ami import events as ami
+from cti.ami.client import AmiClient, AmiSession, AmiSettings
+from cti.ami.frames import AmiMessage
+from cti.calls.model import CallModel
+
+log = logging.getLogger("lianluo.cti")
+
+
+def ami_settings(settings: Settings) -> AmiSettings:
+    return AmiSettings(host=settings.ami_host, port=settings.ami_port, username=settings.ami_username,
+                       secret=settings.ami_secret.get_secret_value())
+
+
+class CtiBridge:
+    def __init__(self, settings: Settings, bus: Bus, clock: Clock, *, ami: AmiSettings | None = None) -> None:
+        self.node = settings.node_id
+        self.bus = bus
+        self.clock = clock
+        self.model = CallModel()
+        self.client = AmiClient(ami or ami_settings(settings), on_event=self._on_event, on_connect=self._on_connect)
+        self.published = 0
+        self.latencies: list[float] = []  # seconds from an AMI event's decoding to its platform event on the bus
+
+    async def _publish(self, events: list, started: float | None = None) -> None:  # type: ignore[type-arg]
+        for event in events:
+            await self.bus.publish(event, node=self.node)
+            self.published += 1
+            if started is not None and len(self.latencies) < 100_000:
+                self.latencies.append(time.perf_counter() - started)
+
+    async def _on_event(self, message: AmiMessage) -> None:
+        started = time.perf_counter()
+        typed = ami.to_typed(message)
+        if typed is not None:
+            await self._publish(self.model.handle(typed, self.clock.now()), started)
+
+    async def _on_connect(self, session: AmiSession) -> None:
+        listing = await session.send_list("CoreShowChannels")
+        live = [t for t in map(ami.to_typed, listing.items) if isinstance(t, ami.CoreShowChannel)]
+        events = self.model.resync(live, self.clock.now())
+        log.info("resynced with %d live channels: %d call(s) closed as lost, %d offered", len(live),
+                 sum(1 for e in events if e.type == "call.ended"), sum(1 for e in events if e.type == "call.offered"))
+        await self._publish(events)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.client.run(stop)
