@@ -15,7 +15,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 from bench.ami_parse import CHUNK, TRACES, corpus, panoramisk_rate
-from bench.common import emit
+from bench.common import emit, latency_summary
 from cti.ami.events import to_typed
 from cti.ami.frames import FrameDecoder, iter_messages
 from cti.calls.model import CallModel
@@ -75,6 +75,9 @@ async def main(args: argparse.Namespace) -> None:
     emit("cti_pipeline", ami_events=expected, platform_events=produced, events_per_s=round(best_pipe),
          panoramisk_bare_per_s=round(best_bare), ratio_to_bare=round(best_pipe / best_bare, 3),
          goal="≥50000/s and ≥0.70 of bare")
+    latencies = await bus_latency(args.latency_calls, args.rate)
+    emit("cti_byte_to_bus_latency", platform_events=len(latencies), ami_rate_per_s=args.rate, bus="memory",
+         **{k: v for k, v in latency_summary(latencies).items() if k != "n"})
     peak, live = concurrent_calls_memory(args.calls)
     emit("cti_concurrent_calls_memory", calls=live, peak_traced_mib=round(peak / 2**20, 1),
          bytes_per_call=round(peak / max(live, 1)))
@@ -84,3 +87,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--latency-calls", type=int, default=200, help="recorded calls streamed for the latency")
+    parser.add_argument("--rate", type=float, default=2000.0, help="AMI events per second sent to the bridge")
+
+
+async def bus_latency(calls: int, rate: float) -> list[float]:
+    """Run the real bridge against a loopback AMI peer that logs it in, answers its resync with an empty
+    list, then streams ``calls`` recorded calls (renumbered) at ``rate`` AMI events per second."""
+    import asyncio
+
+    from backend.core.bus import create_bus
+    from backend.core.clock import SystemClock
+    from backend.core.settings import Settings
+    from cti.ami.client import AmiSettings
+    from cti.bridge import CtiBridge
+
+    data = (TRACES / "inbound_ivr_queue_answered.ami.txt").read_bytes()
+    body = data[data.find(b"\r\n") + 2:]
+    frames = [f + b"\r\n\r\n" for f in body.split(b"\r\n\r\n") if f]
+    done = asyncio.Event()
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = FrameDecoder(expect_banner=False)
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        answered = 0
+        while answered < 2:  # Login, then the bridge's CoreShowChannels
+            for action in decoder.feed(await reader.read(65536)):
+                aid = (action.get("ActionID") or "").encode()
+                if action.get("Action") == "Login":
+                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nMessage: Authentication accepted\r\n\r\n")
+                else:
+                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nEventList: start\r\n\r\n"
+                                 b"Event: CoreShowChannelsComplete\r\nActionID: " + aid +
+                                 b"\r\nEventList: Complete\r\nListItems: 0\r\n\r\n")
+                answered += 1
+        gap = 1.0 / rate
+        for k in range(calls):
+            copy = _IDS.sub(lambda m, k=k: b"%d%s.%s" % (k, m.group(1), m.group(2)), b"".join(frames))
+            for frame in copy.split(b"\r\n\r\n")[:-1]:
+                writer.write(frame + b"\r\n\r\n")
+                await writer.drain()
+                await asyncio.sleep(gap)
+        done.set()
+        await reader.read()
+
+    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bridge = CtiBridge(Settings(), create_bus("memory://"), SystemClock(),
+                       ami=AmiSettings(host="127.0.0.1", port=port, username="cti", secret="x",
+                                       ping_interval=3600))
+    stop = asyncio.Event()
+    runner = asyncio.create_task(bridge.run(stop))
+    await done.wait()
+    await asyncio.sleep(0.2)
+    stop.set()
+    await runner
+    server.close()
+    return bridge.latencies

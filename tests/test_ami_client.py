@@ -170,3 +170,43 @@ async def test_given_nothing_listening_when_connecting_then_attempts_are_logged_
     assert values[0] < 0.7 and max(values) <= 30.0 * 1.2
     assert all(b >= a * 0.6 for a, b in zip(values, values[1:], strict=False))  # grows until the cap
     assert values[-1] >= 30.0 * 0.8
+
+
+async def _silent_after_login(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A peer that logs the client in and then never answers again (a hung Asterisk, a half-open link)."""
+    writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+    decoder = FrameDecoder(expect_banner=False)
+    while data := await reader.read(65536):
+        for action in decoder.feed(data):
+            if action.get("Action") == "Login":
+                writer.write(b"Response: Success\r\nActionID: " + (action.get("ActionID") or "").encode()
+                             + b"\r\nMessage: Authentication accepted\r\n\r\n")
+    writer.close()
+
+
+async def test_given_a_peer_that_stops_answering_when_pinging_then_timeout_is_named_and_link_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from cti.ami.client import ActionTimeout
+
+    caplog.set_level(logging.INFO, "lianluo.cti.ami")
+    server = await asyncio.start_server(_silent_after_login, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        session = await AmiSession.open(_settings(port, action_timeout=0.2))
+        with pytest.raises(ActionTimeout, match="Ping: no response within 0.2s"):
+            await session.send("Ping")
+        await session.close()
+        stop = asyncio.Event()
+        client = AmiClient(_settings(port, action_timeout=0.2, ping_interval=0.05), on_event=lambda e: asyncio.sleep(0))
+        runner = asyncio.create_task(client.run(stop))
+        for _ in range(200):
+            if "lost; reconnecting" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+    finally:
+        server.close()
+    assert "AMI ping failed (Ping: no response within 0.2s); dropping the connection" in caplog.text
+    assert "lost; reconnecting" in caplog.text

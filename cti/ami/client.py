@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,10 @@ class LoginFailed(AmiError):
 
 class ConnectionLost(AmiError):
     pass
+
+
+class ActionTimeout(AmiError):
+    """No response within the action timeout: the link is up but Asterisk (or the network) is not answering."""
 
 
 class ActionFailed(AmiError):
@@ -128,7 +133,9 @@ class AmiSession:
                 chunk = await self._reader.read(65536)
                 if not chunk:
                     break
+                arrived = time.perf_counter()
                 for message in self._decoder.feed(chunk):
+                    message.received_at = arrived
                     self._route(message)
         except (ConnectionError, OSError) as exc:
             log.warning("AMI socket error: %s", exc)
@@ -181,6 +188,8 @@ class AmiSession:
             self._writer.write(encode_action(action, action_id, headers))
             await self._writer.drain()
             return await asyncio.wait_for(future, self.settings.action_timeout)
+        except TimeoutError:  # before OSError: TimeoutError is one since Python 3.10
+            raise ActionTimeout(f"{action}: no response within {self.settings.action_timeout:g}s") from None
         except (ConnectionError, OSError) as exc:
             raise ConnectionLost(f"{action}: {exc}") from exc
         finally:
@@ -302,8 +311,8 @@ class AmiClient:
             await asyncio.sleep(self.settings.ping_interval)
             try:
                 await session.send("Ping")
-            except (AmiError, TimeoutError) as exc:
-                log.warning("AMI ping failed (%s); dropping the connection", exc or type(exc).__name__)
+            except AmiError as exc:
+                log.warning("AMI ping failed (%s); dropping the connection", exc)
                 return
 
 

@@ -27,6 +27,7 @@ class AmiMessage:
 
     fields: dict[str, str]
     repeated: dict[str, list[str]] = field(default_factory=dict)
+    received_at: float = 0.0  # perf_counter() when the read that completed it returned (for latency figures)
 
     @property
     def event(self) -> str | None:
