@@ -1,5 +1,5 @@
 """CTI throughput and memory: recorded AMI bytes through the decoder, the typed events and the call
-model (which produces the platform events), measured beside panoramisk's bare parser on the same bytes.
+and agent models (which produce the platform events), measured beside panoramisk's bare parser on the same bytes.
 
 Issue 3's goals: at least 50,000 AMI events/s on one core and at least 70% of the bare parser's rate.
 Memory: 2,000 concurrent calls held in the model (the answered-inbound trace, renumbered per call,
@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.ami_parse import CHUNK, TRACES, corpus, panoramisk_rate
 from bench.common import emit, latency_summary
+from cti.agents.model import AgentModel
 from cti.ami.events import to_typed
 from cti.ami.frames import FrameDecoder, iter_messages
 from cti.calls.model import CallModel
@@ -26,6 +27,7 @@ T0 = datetime(2026, 11, 23, tzinfo=UTC)
 def pipeline_rate(stream: bytes) -> tuple[int, int, float]:
     decoder = FrameDecoder(expect_banner=False)
     model = CallModel()
+    agents = AgentModel()
     messages = produced = 0
     tick = timedelta(milliseconds=1)
     at = T0
@@ -36,7 +38,7 @@ def pipeline_rate(stream: bytes) -> tuple[int, int, float]:
             messages += 1
             typed = to_typed(message)
             if typed is not None:
-                produced += len(model.handle(typed, at))
+                produced += len(model.handle(typed, at)) + len(agents.handle(typed))
     return messages, produced, time.perf_counter() - started
 
 
@@ -110,17 +112,18 @@ async def bus_latency(calls: int, rate: float) -> list[float]:
     async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = FrameDecoder(expect_banner=False)
         writer.write(b"Asterisk Call Manager/11.0.0\r\n")
-        answered = 0
-        while answered < 2:  # Login, then the bridge's CoreShowChannels
+        resync = {"CoreShowChannels", "QueueStatus"}  # what the bridge lists after login: answer with empty lists
+        while resync:
             for action in decoder.feed(await reader.read(65536)):
+                name = action.get("Action") or ""
                 aid = (action.get("ActionID") or "").encode()
-                if action.get("Action") == "Login":
+                if name == "Login":
                     writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nMessage: Authentication accepted\r\n\r\n")
-                else:
-                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nEventList: start\r\n\r\n"
-                                 b"Event: CoreShowChannelsComplete\r\nActionID: " + aid +
-                                 b"\r\nEventList: Complete\r\nListItems: 0\r\n\r\n")
-                answered += 1
+                    continue
+                resync.discard(name)
+                writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nEventList: start\r\n\r\n"
+                             b"Event: " + name.encode() + b"Complete\r\nActionID: " + aid +
+                             b"\r\nEventList: Complete\r\nListItems: 0\r\n\r\n")
         gap = 1.0 / rate
         for k in range(calls):
             copy = _IDS.sub(lambda m, k=k: b"%d%s.%s" % (k, m.group(1), m.group(2)), b"".join(frames))

@@ -1,9 +1,10 @@
 """``lianluo cti``: the bridge between one Asterisk node and the platform.
 
-AMI events go, in arrival order, through the typed events and the call model, and the platform
-events that come out are published on the bus with this node's id. After every (re)login the
-bridge first reconciles with ``CoreShowChannels`` (calls ended while it was away are closed as lost
-during the outage, calls begun meanwhile are offered), and only then takes new events.
+AMI events go, in arrival order, through the typed events and the call and agent models, and the
+platform events that come out are published on the bus with this node's id. After every (re)login
+the bridge first reconciles — ``CoreShowChannels`` for calls (those ended while it was away are
+closed as lost during the outage, those begun meanwhile are offered), ``QueueStatus`` for agents —
+and only then takes new events.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from backend.core.bus import Bus
 from backend.core.clock import Clock
 from backend.core.settings import Settings
+from cti.agents.model import AgentModel
 from cti.ami import events as ami
 from cti.ami.client import AmiClient, AmiSession, AmiSettings
 from cti.ami.frames import AmiMessage
@@ -34,6 +36,7 @@ class CtiBridge:
         self.bus = bus
         self.clock = clock
         self.model = CallModel()
+        self.agents = AgentModel()
         self.client = AmiClient(ami or ami_settings(settings), on_event=self._on_event, on_connect=self._on_connect)
         self.published = 0
         # seconds from the AMI bytes arriving on the socket to the platform event being on the bus
@@ -49,7 +52,8 @@ class CtiBridge:
     async def _on_event(self, message: AmiMessage) -> None:
         typed = ami.to_typed(message)
         if typed is not None:
-            await self._publish(self.model.handle(typed, self.clock.now()), message.received_at)
+            events = self.model.handle(typed, self.clock.now()) + self.agents.handle(typed)
+            await self._publish(events, message.received_at)
 
     async def _on_connect(self, session: AmiSession) -> None:
         listing = await session.send_list("CoreShowChannels")
@@ -57,6 +61,9 @@ class CtiBridge:
         events = self.model.resync(live, self.clock.now())
         log.info("resynced with %d live channels: %d call(s) closed as lost, %d offered", len(live),
                  sum(1 for e in events if e.type == "call.ended"), sum(1 for e in events if e.type == "call.offered"))
+        queues = await session.send_list("QueueStatus")
+        members = [t for t in map(ami.to_typed, queues.items) if isinstance(t, ami.QueueMember)]
+        events += self.agents.resync(members)
         await self._publish(events)
 
     async def run(self, stop: asyncio.Event) -> None:

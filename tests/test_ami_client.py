@@ -210,3 +210,29 @@ async def test_given_a_peer_that_stops_answering_when_pinging_then_timeout_is_na
         server.close()
     assert "AMI ping failed (Ping: no response within 0.2s); dropping the connection" in caplog.text
     assert "lost; reconnecting" in caplog.text
+
+
+async def test_given_link_lost_during_resync_when_running_then_the_client_reconnects_instead_of_failing() -> None:
+    server = TraceReplayServer(["asterisk_restart", "asterisk_restart.reconnect"])
+    port = await server.start()
+    calls = 0
+
+    async def on_connect(session: AmiSession) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await session.send("Ping")
+            await session.send("Ping")  # the recording closes after one: lost in the middle of the resync
+        else:
+            await session.send("CoreStatus", check=False)
+
+    stop = asyncio.Event()
+    client = AmiClient(_settings(port), on_event=lambda e: asyncio.sleep(0), on_connect=on_connect)
+    runner = asyncio.create_task(client.run(stop))
+    try:
+        await asyncio.wait_for(client.connected.wait(), 5)
+        assert calls == 2 and server.connections == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+        await server.close()

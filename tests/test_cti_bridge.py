@@ -58,6 +58,11 @@ async def test_given_recorded_inbound_call_when_bridged_then_the_bus_carries_the
     expected = [_stable(e) for e in json.loads((GOLDEN / f"{scenario}.calls.json").read_text())]
     assert got == expected
     assert bridge.latencies and max(bridge.latencies) < 1.0
+    agents = [(e.event.interface, e.event.state) for e in await bus.read("agents", after=FROM_START)]
+    if scenario == "inbound_ivr_queue_answered":
+        assert ("Local/agent1001@agents", "on_call") in agents and agents[-1][1] == "ready"
+    else:
+        assert ("Local/agent1001@agents", "not_ready") in agents  # paused by another tool before the call
 
 
 def _published(bus) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]

@@ -219,3 +219,25 @@ class OriginateResult(Event):
     reason: int | None = None  # Asterisk's: 4 answered, 3 no answer, 5 busy, 0/1/8 failed
     reason_text: str
     call_id: str | None = None
+
+
+# --- agents stream: queue agents' states on one PBX node
+
+
+@register
+class AgentStateChanged(Event):
+    """An agent's state as the PBX sees it, whoever changed it (console, phone, supervisor, another tool).
+
+    ``state``: logged_out 签出, ready 示闲, not_ready 示忙 (``reason`` says why: 小休, 培训, 话后处理 …),
+    ringing 振铃, on_call 通话中, busy (on a call that did not come through a queue), offline (phone
+    unregistered). The agent is named by its device interface; the platform maps it to a user.
+    """
+
+    type: ClassVar[str] = "agent.state"
+    stream: ClassVar[str] = "agents"
+    interface: str
+    agent_name: str | None = None
+    state: str
+    reason: str | None = None
+    queues: tuple[str, ...] = ()
+    call_id: str | None = None

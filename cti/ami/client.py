@@ -277,6 +277,9 @@ class AmiClient:
             self.session = session
             try:
                 await self._serve(session, stop)
+            except (ConnectionLost, ActionTimeout, OSError) as exc:
+                # Lost while resyncing (Asterisk restarting again, say): the same as any lost link.
+                log.warning("AMI session ended during set-up: %s", exc)
             finally:
                 self.connected.clear()
                 self.session = None

@@ -296,6 +296,20 @@ class QueueMemberRemoved(MemberEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class QueueMember(AmiEvent):
+    """One member in the answer to QueueStatus; it names its headers differently from the member events."""
+
+    name: ClassVar[str] = "QueueMember"
+    queue: str = h("Queue", "")
+    member_name: str | None = h("Name")
+    interface: str = h("Location", "")
+    in_call: bool = h("InCall", False)
+    status: int | None = h("Status")
+    paused: bool = h("Paused", False)
+    paused_reason: str | None = h("PausedReason")
+
+
+@dataclass(frozen=True, slots=True)
 class FullyBooted(AmiEvent):
     name: ClassVar[str] = "FullyBooted"
     uptime: int | None = h("Uptime")
@@ -328,7 +342,8 @@ TYPED: dict[str, type[AmiEvent]] = {
         Newchannel, NewCallerid, Newstate, Hangup, CoreShowChannel, VarSet, LocalBridge, DialBegin, DialState, DialEnd, QueueCallerJoin,
         QueueCallerLeave, QueueCallerAbandon, AgentCalled, AgentConnect, AgentComplete, AgentRingNoAnswer,
         BridgeEnter, BridgeLeave, Hold, Unhold, BlindTransfer, AttendedTransfer, OriginateResponse,
-        QueueMemberStatus, QueueMemberPause, QueueMemberAdded, QueueMemberRemoved, FullyBooted, Shutdown,
+        QueueMemberStatus, QueueMemberPause, QueueMemberAdded, QueueMemberRemoved, QueueMember, FullyBooted,
+        Shutdown,
     )
 }
 _PLANS = {name: _plan(cls) for name, cls in TYPED.items()}
