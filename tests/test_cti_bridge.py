@@ -101,3 +101,62 @@ async def test_given_asterisk_restart_when_bridged_then_it_reconnects_and_resync
             await asyncio.wait_for(runner, 5)
     resyncs = [m for m in server.received if (m.get("Action") or "") == "CoreShowChannels"]
     assert len(resyncs) == 2  # once per login, before any event of that session is handled
+
+
+async def test_given_garbage_then_a_real_call_when_bridged_then_bad_input_is_skipped_and_the_call_comes_through(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from cti.ami.frames import FrameDecoder
+
+    caplog.set_level(logging.WARNING)
+    data = (Path(__file__).parent / "data" / "asterisk-traces" / "inbound_ivr_queue_answered.ami.txt").read_bytes()
+    call = data[data.find(b"\r\n") + 2:]
+    hostile = [
+        b"\x00\xff\xfe garbage without structure \x80\x81\r\n\r\n",  # bytes that are not AMI at all
+        b"Event: Newchannel\r\nChannel: PJSIP/x-1\r\nUniqueid: 99.1\r\nLinkedid: 99.0\r\n\r\n",  # joins no known call
+        b"Event: FromTheFuture\r\nFoo: bar\r\n\r\n",  # an event type nobody models
+        b"Event: Hangup\r\nUniqueid: never-seen\r\nCause: notanumber\r\n\r\n",  # a channel never seen
+        b"Event: DialEnd\r\nData: " + b"x" * (1024 * 1024) + b"\r\n\r\n",  # a 1 MB header line
+        b"Event: Newstate\r\nChannel: PJSIP/half-1\r\nUniq",  # truncated: completed by the next frame's bytes
+        b"ueid: 98.1\r\n\r\n",
+    ]
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = FrameDecoder(expect_banner=False)
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        pending = {"CoreShowChannels", "QueueStatus"}
+        while pending:
+            for action in decoder.feed(await reader.read(65536)):
+                name, aid = action.get("Action") or "", (action.get("ActionID") or "").encode()
+                if name == "Login":
+                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\n\r\n")
+                else:
+                    pending.discard(name)
+                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nEventList: start\r\n\r\nEvent: "
+                                 + name.encode() + b"Complete\r\nActionID: " + aid + b"\r\nEventList: Complete\r\n\r\n")
+        for chunk in hostile:
+            writer.write(chunk)
+            await writer.drain()
+        writer.write(call)
+        await writer.drain()
+        await reader.read()
+
+    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    bus = create_bus("memory://")
+    bridge = CtiBridge(Settings(), bus, SystemClock(), ami=_ami(server.sockets[0].getsockname()[1]))
+    stop = asyncio.Event()
+    runner = asyncio.create_task(bridge.run(stop))
+    try:
+        await _until(lambda: any(e.get("type") == "call.ended" for e in _published(bus)))
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+        server.close()
+    got = [_stable({"type": e.event.type, **e.event.model_dump(mode="json")})
+           for e in await bus.read("calls", after=FROM_START)]
+    expected = [_stable(e) for e in json.loads((GOLDEN / "inbound_ivr_queue_answered.calls.json").read_text())]
+    assert got == expected
+    assert "over 262144 bytes" in caplog.text or "dropped" in caplog.text  # the 1 MB line was refused, and said so
+    assert bridge.client.attempts == 1  # never disconnected
