@@ -1,4 +1,4 @@
-"""CTI throughput and memory: recorded AMI bytes through the decoder, the typed events and the call
+"""CTI throughput, latency and memory: recorded AMI bytes through the decoder, the typed events and the call
 and agent models (which produce the platform events), measured beside panoramisk's bare parser on the same bytes.
 
 Issue 3's goals: at least 50,000 AMI events/s on one core and at least 70% of the bare parser's rate.
@@ -94,8 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def bus_latency(calls: int, rate: float) -> list[float]:
-    """Run the real bridge against a loopback AMI peer that logs it in, answers its resync with an empty
-    list, then streams ``calls`` recorded calls (renumbered) at ``rate`` AMI events per second."""
+    """Run the real bridge against a loopback AMI peer that logs it in, answers its resync as an idle
+    Asterisk, then streams ``calls`` recorded calls (renumbered) at ``rate`` AMI events per second."""
     import asyncio
 
     from backend.core.bus import create_bus
@@ -103,42 +103,21 @@ async def bus_latency(calls: int, rate: float) -> list[float]:
     from backend.core.settings import Settings
     from cti.ami.client import AmiSettings
     from cti.bridge import CtiBridge
+    from tests.ami_replay import streaming_peer
 
     data = (TRACES / "inbound_ivr_queue_answered.ami.txt").read_bytes()
     body = data[data.find(b"\r\n") + 2:]
-    frames = [f + b"\r\n\r\n" for f in body.split(b"\r\n\r\n") if f]
+    frames = [
+        frame + b"\r\n\r\n"
+        for k in range(calls)
+        for frame in _IDS.sub(lambda m, k=k: b"%d%s.%s" % (k, m.group(1), m.group(2)), body).split(b"\r\n\r\n")
+        if frame
+    ]
     done = asyncio.Event()
-
-    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = FrameDecoder(expect_banner=False)
-        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
-        resync = {"CoreShowChannels", "QueueStatus"}  # what the bridge lists after login: answer with empty lists
-        while resync:
-            for action in decoder.feed(await reader.read(65536)):
-                name = action.get("Action") or ""
-                aid = (action.get("ActionID") or "").encode()
-                if name == "Login":
-                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nMessage: Authentication accepted\r\n\r\n")
-                    continue
-                resync.discard(name)
-                writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nEventList: start\r\n\r\n"
-                             b"Event: " + name.encode() + b"Complete\r\nActionID: " + aid +
-                             b"\r\nEventList: Complete\r\nListItems: 0\r\n\r\n")
-        gap = 1.0 / rate
-        for k in range(calls):
-            copy = _IDS.sub(lambda m, k=k: b"%d%s.%s" % (k, m.group(1), m.group(2)), b"".join(frames))
-            for frame in copy.split(b"\r\n\r\n")[:-1]:
-                writer.write(frame + b"\r\n\r\n")
-                await writer.drain()
-                await asyncio.sleep(gap)
-        done.set()
-        await reader.read()
-
-    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    server = await asyncio.start_server(streaming_peer(frames, gap=1.0 / rate, done=done), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    bridge = CtiBridge(Settings(), create_bus("memory://"), SystemClock(),
-                       ami=AmiSettings(host="127.0.0.1", port=port, username="cti", secret="x",
-                                       ping_interval=3600))
+    bridge = CtiBridge(Settings(), create_bus("memory://"), SystemClock(), record_latency=True,
+                       ami=AmiSettings(host="127.0.0.1", port=port, username="cti", secret="x", ping_interval=3600))
     stop = asyncio.Event()
     runner = asyncio.create_task(bridge.run(stop))
     await done.wait()
@@ -146,4 +125,5 @@ async def bus_latency(calls: int, rate: float) -> list[float]:
     stop.set()
     await runner
     server.close()
+    assert bridge.latencies is not None
     return bridge.latencies

@@ -25,7 +25,7 @@ import json
 import logging
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -322,19 +322,7 @@ class TraceReplayServer:
 
     async def _answer(self, writer: asyncio.StreamWriter, pending: deque[AmiMessage]) -> None:
         while pending:
-            action = pending.popleft()
-            name = header(action, "Action") or ""
-            id_line = b"ActionID: " + (header(action, "ActionID") or "").encode() + b"\r\n"
-            if name.lower() in ("coreshowchannels", "queuestatus", "status"):
-                complete = {"coreshowchannels": b"CoreShowChannelsComplete", "queuestatus": b"QueueStatusComplete",
-                            "status": b"StatusComplete"}[name.lower()]
-                reply = (b"Response: Success\r\n" + id_line + b"EventList: start\r\nMessage: List will follow\r\n\r\n"
-                         b"Event: " + complete + b"\r\n" + id_line + b"EventList: Complete\r\nListItems: 0\r\n\r\n")
-            elif name.lower() == "ping":
-                reply = b"Response: Success\r\n" + id_line + b"Ping: Pong\r\nTimestamp: 0.000000\r\n\r\n"
-            else:
-                reply = b"Response: Success\r\n" + id_line + b"\r\n"
-            writer.write(reply)
+            writer.write(idle_reply(pending.popleft()))
             await writer.drain()
 
     def _credentials_ok(self, action: AmiMessage) -> bool:
@@ -350,3 +338,48 @@ class TraceReplayServer:
     def _fail(self, message: str) -> None:
         log.error("%s", message)
         self.errors.append(message)
+
+
+_LISTS = {"coreshowchannels": b"CoreShowChannelsComplete", "queuestatus": b"QueueStatusComplete",
+          "status": b"StatusComplete"}
+RESYNC_ACTIONS = frozenset({"coreshowchannels", "queuestatus"})  # what the CTI bridge lists after each login
+
+
+def idle_reply(action: AmiMessage) -> bytes:
+    """What an Asterisk with no calls and no queue members answers: empty lists, Pong, Success."""
+    name = (header(action, "Action") or "").lower()
+    id_line = b"ActionID: " + (header(action, "ActionID") or "").encode() + b"\r\n"
+    if name in _LISTS:
+        return (b"Response: Success\r\n" + id_line + b"EventList: start\r\nMessage: List will follow\r\n\r\n"
+                b"Event: " + _LISTS[name] + b"\r\n" + id_line + b"EventList: Complete\r\nListItems: 0\r\n\r\n")
+    if name == "ping":
+        return b"Response: Success\r\n" + id_line + b"Ping: Pong\r\nTimestamp: 0.000000\r\n\r\n"
+    return b"Response: Success\r\n" + id_line + b"\r\n"
+
+
+def streaming_peer(chunks: Iterable[bytes], *, gap: float = 0.0, done: asyncio.Event | None = None):  # type: ignore[no-untyped-def]
+    """A connection handler for ``asyncio.start_server``: greets, accepts any login, answers the bridge's
+    resync like an idle Asterisk, then writes ``chunks`` (``gap`` seconds apart) and stays connected.
+    For input no recording has: hostile bytes, or a long stream at a chosen rate."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = FrameDecoder(expect_banner=False)
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        waiting = set(RESYNC_ACTIONS)
+        while waiting:
+            data = await reader.read(65536)
+            if not data:
+                return
+            for action in decoder.feed(data):
+                waiting.discard((header(action, "Action") or "").lower())
+                writer.write(idle_reply(action))
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+            if gap:
+                await asyncio.sleep(gap)
+        if done is not None:
+            done.set()
+        await reader.read()
+
+    return handle

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from backend.core.bus import FROM_START, create_bus
+from backend.core.bus import FROM_START, Bus, create_bus
 from backend.core.clock import SystemClock
 from backend.core.settings import Settings
 from cti.ami.client import AmiSettings
 from cti.ami.events import CoreShowChannel, Newchannel
 from cti.bridge import CtiBridge
-from tests.ami_replay import TraceReplayServer
+from tests.ami_replay import TraceReplayServer, streaming_peer
 from tests.cti_replay import T0
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -40,23 +40,31 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-u
     await asyncio.wait_for(wait(), timeout)
 
 
+async def _bridge_until_a_call_ends(port: int, bus: Bus, settings: Settings | None = None) -> CtiBridge:
+    bridge = CtiBridge(settings or Settings(), bus, SystemClock(), ami=_ami(port), record_latency=True)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(bridge.run(stop))
+    try:
+        await _until(lambda: any(e.get("type") == "call.ended" for e in _published(bus)))
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+    return bridge
+
+
+async def _assert_golden_calls(bus: Bus, scenario: str) -> None:
+    got = [_stable({"type": e.event.type, **e.event.model_dump(mode="json")})
+           for e in await bus.read("calls", after=FROM_START)]
+    assert got == [_stable(e) for e in json.loads((GOLDEN / f"{scenario}.calls.json").read_text())]
+
+
 @pytest.mark.parametrize("scenario", ["inbound_ivr_queue_answered", "inbound_queue_abandon"])
 async def test_given_recorded_inbound_call_when_bridged_then_the_bus_carries_the_golden_events(scenario: str) -> None:
     bus = create_bus("memory://")
     async with TraceReplayServer(scenario, passive=True) as server:
-        bridge = CtiBridge(Settings(node_id="pbx-test"), bus, SystemClock(), ami=_ami(server.port))
-        stop = asyncio.Event()
-        runner = asyncio.create_task(bridge.run(stop))
-        try:
-            await _until(lambda: any(e.get("type") == "call.ended" for e in _published(bus)))
-        finally:
-            stop.set()
-            await asyncio.wait_for(runner, 5)
-    envelopes = await bus.read("calls", after=FROM_START)
-    assert {e.node for e in envelopes} == {"pbx-test"}
-    got = [_stable({"type": e.event.type, **e.event.model_dump(mode="json")}) for e in envelopes]
-    expected = [_stable(e) for e in json.loads((GOLDEN / f"{scenario}.calls.json").read_text())]
-    assert got == expected
+        bridge = await _bridge_until_a_call_ends(server.port, bus, Settings(node_id="pbx-test"))
+    assert {e.node for e in await bus.read("calls", after=FROM_START)} == {"pbx-test"}
+    await _assert_golden_calls(bus, scenario)
     assert bridge.latencies and max(bridge.latencies) < 1.0
     agents = [(e.event.interface, e.event.state) for e in await bus.read("agents", after=FROM_START)]
     if scenario == "inbound_ivr_queue_answered":
@@ -108,8 +116,6 @@ async def test_given_garbage_then_a_real_call_when_bridged_then_bad_input_is_ski
 ) -> None:
     import logging
 
-    from cti.ami.frames import FrameDecoder
-
     caplog.set_level(logging.WARNING)
     data = (Path(__file__).parent / "data" / "asterisk-traces" / "inbound_ivr_queue_answered.ami.txt").read_bytes()
     call = data[data.find(b"\r\n") + 2:]
@@ -123,40 +129,12 @@ async def test_given_garbage_then_a_real_call_when_bridged_then_bad_input_is_ski
         b"ueid: 98.1\r\n\r\n",
     ]
 
-    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = FrameDecoder(expect_banner=False)
-        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
-        pending = {"CoreShowChannels", "QueueStatus"}
-        while pending:
-            for action in decoder.feed(await reader.read(65536)):
-                name, aid = action.get("Action") or "", (action.get("ActionID") or "").encode()
-                if name == "Login":
-                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\n\r\n")
-                else:
-                    pending.discard(name)
-                    writer.write(b"Response: Success\r\nActionID: " + aid + b"\r\nEventList: start\r\n\r\nEvent: "
-                                 + name.encode() + b"Complete\r\nActionID: " + aid + b"\r\nEventList: Complete\r\n\r\n")
-        for chunk in hostile:
-            writer.write(chunk)
-            await writer.drain()
-        writer.write(call)
-        await writer.drain()
-        await reader.read()
-
-    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    server = await asyncio.start_server(streaming_peer([*hostile, call]), "127.0.0.1", 0)
     bus = create_bus("memory://")
-    bridge = CtiBridge(Settings(), bus, SystemClock(), ami=_ami(server.sockets[0].getsockname()[1]))
-    stop = asyncio.Event()
-    runner = asyncio.create_task(bridge.run(stop))
     try:
-        await _until(lambda: any(e.get("type") == "call.ended" for e in _published(bus)))
+        bridge = await _bridge_until_a_call_ends(server.sockets[0].getsockname()[1], bus)
     finally:
-        stop.set()
-        await asyncio.wait_for(runner, 5)
         server.close()
-    got = [_stable({"type": e.event.type, **e.event.model_dump(mode="json")})
-           for e in await bus.read("calls", after=FROM_START)]
-    expected = [_stable(e) for e in json.loads((GOLDEN / "inbound_ivr_queue_answered.calls.json").read_text())]
-    assert got == expected
+    await _assert_golden_calls(bus, "inbound_ivr_queue_answered")
     assert "over 262144 bytes" in caplog.text or "dropped" in caplog.text  # the 1 MB line was refused, and said so
     assert bridge.client.attempts == 1  # never disconnected

@@ -253,7 +253,6 @@ class AmiClient:
         self.settings = settings
         self.on_event = on_event
         self.on_connect = on_connect
-        self.session: AmiSession | None = None
         self.attempts = 0
         self.connected = asyncio.Event()
 
@@ -274,7 +273,6 @@ class AmiClient:
                 await _sleep_unless(stop, delay)
                 continue
             delays = iter(backoff_delays(self.settings.backoff_initial, self.settings.backoff_max))
-            self.session = session
             try:
                 await self._serve(session, stop)
             except (ConnectionLost, ActionTimeout, OSError) as exc:
@@ -282,7 +280,6 @@ class AmiClient:
                 log.warning("AMI session ended during set-up: %s", exc)
             finally:
                 self.connected.clear()
-                self.session = None
                 await session.close()
             if not stop.is_set():
                 log.warning("AMI connection to %s:%s lost; reconnecting", self.settings.host, self.settings.port)

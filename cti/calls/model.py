@@ -120,16 +120,15 @@ class CallModel:
 
     def _on_Newchannel(self, e: ami.Newchannel, at: datetime) -> list[Event]:  # noqa: N802
         caller = None if (e.caller_num or "") in UNKNOWN_CALLER else e.caller_num
-        channel = Channel(e.uniqueid, e.channel, e.linkedid, at, caller)
-        self.channels[e.uniqueid] = channel
         if e.uniqueid != e.linkedid:
             call = self.calls.get(e.linkedid)
             if call is None:
                 log.debug("channel %s joins call %s never seen; ignored", e.channel, e.linkedid)
-                del self.channels[e.uniqueid]
                 return []
+            self.channels[e.uniqueid] = Channel(e.uniqueid, e.channel, e.linkedid, at, caller)
             call.channels.add(e.uniqueid)
             return []
+        self.channels[e.uniqueid] = Channel(e.uniqueid, e.channel, e.linkedid, at, caller)
         command_id = self._originate_for(e.channel)
         direction = "outbound" if command_id else "inbound"
         dialled = e.exten if e.exten not in (None, "", "s") else None
