@@ -133,3 +133,14 @@ async def test_given_login_attempts_when_auditor_reads_log_then_success_and_fail
     assert "auth.login" in mine and "auth.login_failed" in mine
     # the password never lands in the audit log
     assert "Wrong@123" not in r.text and PASSWORD not in r.text
+
+
+async def test_given_username_taken_in_another_subtree_when_branch_admin_creates_it_then_409(stack: Stack) -> None:
+    """Usernames are unique across the whole tree, whatever part of it the creator may see."""
+    admin = stack.users[(Role.admin, "branch")]
+    taken = stack.users[(Role.agent, "hq")]  # exists outside the branch admin's subtree
+    r = await stack.post(admin, "/api/users", json={
+        "username": taken, "display_name": "重名", "password": "Str0ng@Pass1", "org_id": stack.orgs["outlet"].id,
+        "roles": ["agent"]})
+    assert r.status_code == 409, r.text
+    assert "已存在" in r.json()["detail"]

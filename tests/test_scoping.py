@@ -157,3 +157,14 @@ async def test_given_two_scopes_in_turn_when_same_query_runs_then_results_differ
     assert counts[0] == {stack.orgs["outlet"].id}
     assert counts[1] == {stack.orgs["other_outlet"].id}
     assert counts[2] == counts[0]
+
+
+async def test_given_one_tree_wide_statement_when_run_then_only_it_sees_past_the_sessions_scope(stack: Stack) -> None:
+    from backend.orgs.scope import across_org_tree
+
+    async with stack.ctx.db.session(scope=Scope.subtree(stack.orgs["outlet"].path)) as s:
+        before = set((await s.scalars(select(Customer.org_id).distinct())).all())
+        wide = set((await s.scalars(across_org_tree(select(Customer.org_id).distinct()))).all())
+        after = set((await s.scalars(select(Customer.org_id).distinct())).all())
+    assert before == after == {stack.orgs["outlet"].id}
+    assert {stack.orgs["outlet"].id, stack.orgs["other_outlet"].id} <= wide

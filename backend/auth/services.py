@@ -23,7 +23,7 @@ from backend.core.events import Event, UserLocked, UserLoggedIn, UserLoggedOut
 from backend.core.problems import Conflict, Invalid, Locked, NotFound, Unauthenticated
 from backend.core.settings import Settings
 from backend.orgs.models import Org
-from backend.orgs.scope import Scope
+from backend.orgs.scope import Scope, across_org_tree
 
 log = logging.getLogger("lianluo.auth")
 
@@ -55,12 +55,11 @@ class AuthService:
         self.settings = settings
         self.clock = clock
         self.bus = bus
-        # Auth reads users across the whole tree: who is logging in is not yet known.
-        session.info.setdefault("scope", Scope.everything())
 
     async def login(self, username: str, password: str, *, client_ip: str | None, user_agent: str | None) -> LoginResult:
         now = self.clock.now()
-        user = await self.session.scalar(select(User).where(User.username == username))
+        # Who is logging in is not known yet: the lookup spans the whole tree.
+        user = await self.session.scalar(across_org_tree(select(User).where(User.username == username)))
         if user is None or not user.active:
             await verify_password(None, password)
             await record(self.session, None, action="auth.login_failed", detail={"reason": "unknown_user"},
@@ -125,11 +124,11 @@ class AuthService:
         except tokens.BadToken:
             raise Unauthenticated() from None
         # Every request pays for this: one round trip for session, user, org and roles together.
-        row = await self.session.execute(
+        row = await self.session.execute(across_org_tree(
             select(AuthSession, User).join(User, User.id == AuthSession.user_id)
             .options(joinedload(User.role_rows))
             .where(AuthSession.id == claims.session_id, AuthSession.user_id == claims.user_id)
-        )
+        ))
         found = row.unique().first()
         if found is None:
             raise Unauthenticated()
@@ -183,7 +182,8 @@ async def create_user(
     scope: Scope = session.info.get("scope") or Scope.everything()
     if org is None or not scope.contains_path(org.path):
         raise NotFound("机构不存在")
-    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+    # Usernames are unique in the whole tree, not only in the part the creator can see.
+    if await session.scalar(across_org_tree(select(User.id).where(User.username == username))) is not None:
         raise Conflict(f"用户名 {username} 已存在")
     user = User(
         username=username, display_name=display_name, org_id=org.id, org=org,

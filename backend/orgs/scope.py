@@ -5,13 +5,16 @@ Business tables inherit :class:`OrgScoped` (an ``org_id`` column). Each database
 every SELECT touching an ``OrgScoped`` entity — including relationship loads and ``session.get`` — so
 an object outside the subtree is simply not found (the HTTP layer turns that into 404). A session with
 no scope that touches scoped data raises :class:`ScopeMissing`: system jobs must say ``Scope.everything()``.
+A single statement that is tree-wide by nature (who is logging in, is this username taken) says so
+with :func:`across_org_tree`, rather than widening the session it runs in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import ForeignKey, event, select
+from sqlalchemy import Executable, ForeignKey, event, select
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 
 from backend.orgs.models import Org, subtree_bounds
@@ -58,6 +61,14 @@ class Scope:
         return select(Org.id).where(Org.path >= lo, Org.path < hi)
 
 
+S = TypeVar("S", bound=Executable)
+
+
+def across_org_tree(statement: S) -> S:
+    """Mark one statement as tree-wide, whatever the session's scope."""
+    return statement.execution_options(org_scope=Scope.everything())
+
+
 def _touches_scoped_rows(state: ORMExecuteState) -> bool:
     return any(issubclass(m.class_, OrgScoped) for m in state.all_mappers)
 
@@ -66,7 +77,7 @@ def _touches_scoped_rows(state: ORMExecuteState) -> bool:
 def _apply_scope(state: ORMExecuteState) -> None:
     if not state.is_select or state.is_column_load or not _touches_scoped_rows(state):
         return
-    scope = state.session.info.get("scope")
+    scope = state.execution_options.get("org_scope") or state.session.info.get("scope")
     if scope is None:
         raise ScopeMissing("org-scoped data queried without a scope; pass Scope.everything() for system work")
     if scope.unrestricted:
