@@ -39,21 +39,28 @@ class Permission(enum.StrEnum):
     user_read = "user.read"
     user_manage = "user.manage"
     audit_read = "audit.read"
+    call_read = "call.read"  # call-detail records and agent-state history of the org subtree
+    call_control = "call.control"  # own phone: dial, hang up, transfer, record, ready/not ready, queue login
+    agent_supervise = "agent.supervise"  # other agents of the subtree: pause, unpause, log in/out of queues
+    recording_listen = "recording.listen"  # play call recordings; every play audited
 
 
 P = Permission
 _READ_DIRECTORY = {P.customer_read, P.policy_read, P.claim_read, P.org_read}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.agent: frozenset(_READ_DIRECTORY | {P.customer_write}),
-    Role.team_lead: frozenset(_READ_DIRECTORY | {P.customer_write, P.user_read}),
+    Role.agent: frozenset(_READ_DIRECTORY | {P.customer_write, P.call_control}),
+    Role.team_lead: frozenset(_READ_DIRECTORY | {P.customer_write, P.user_read, P.call_control, P.call_read,
+                                                 P.agent_supervise, P.recording_listen}),
     # Handlers must reach and identify complainants, so they see contact and identity data.
     Role.complaint_handler: frozenset(_READ_DIRECTORY | {P.pii_unmask}),
-    Role.org_manager: frozenset(_READ_DIRECTORY | {P.user_read}),
-    Role.campaign_manager: frozenset(_READ_DIRECTORY),
+    Role.org_manager: frozenset(_READ_DIRECTORY | {P.user_read, P.call_read}),
+    Role.campaign_manager: frozenset(_READ_DIRECTORY | {P.call_read}),
     # Surveyors work claims; the customer's file is not theirs to browse.
     Role.field_staff: frozenset({P.claim_read, P.org_read}),
-    Role.auditor: frozenset(_READ_DIRECTORY | {P.pii_unmask, P.user_read, P.audit_read}),
+    # Quality inspection (质检) listens to recordings.
+    Role.auditor: frozenset(_READ_DIRECTORY | {P.pii_unmask, P.user_read, P.audit_read, P.call_read,
+                                               P.recording_listen}),
     # Admins run the system; business PII stays masked for them (least privilege).
     Role.admin: frozenset(_READ_DIRECTORY | {P.customer_write, P.org_manage, P.user_read, P.user_manage, P.audit_read}),
 }

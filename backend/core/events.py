@@ -194,8 +194,19 @@ class CallAbandoned(CallEvent):
     wait_seconds: float | None = None
 
 
+class Transfer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str  # blind | attended
+    target: str | None = None
+    at: datetime
+
+
 @register
 class CallEnded(CallEvent):
+    """The whole call, summed up when its last channel hangs up: everything a call-detail record needs,
+    so the consumer that writes it never asks the PBX anything."""
+
     type: ClassVar[str] = "call.ended"
     hangup_cause: int | None = None
     hangup_cause_text: str | None = None
@@ -203,9 +214,20 @@ class CallEnded(CallEvent):
     abandoned: bool = False
     queue: str | None = None
     agent_interface: str | None = None
+    agent_name: str | None = None
     duration_seconds: float
     talk_seconds: float | None = None
     lost_during_outage: bool = False
+    command_id: str | None = None  # the originate command that placed an outbound call
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    ivr: dict[str, str] = {}  # variables the IVR set (its path through the menus)
+    wait_seconds: float | None = None  # in queue, until answered or abandoned
+    ring_seconds: float | None = None  # the answering agent's phone ringing
+    hold_seconds: float = 0.0
+    transfers: tuple[Transfer, ...] = ()
+    recording_file: str | None = None  # file name as MixMonitor wrote it (no folder)
 
 
 @register
@@ -240,4 +262,109 @@ class AgentStateChanged(Event):
     state: str
     reason: str | None = None
     queues: tuple[str, ...] = ()
+    call_id: str | None = None
+
+
+# --- commands stream: what the platform asks a PBX node to do, and the node's answer
+
+
+class CtiCommand(Event):
+    """A command for the ``cti`` process of one PBX node (``node``). Each is answered by exactly one
+    :class:`CommandResult` with the same ``command_id``; a node that is down answers nothing, so the
+    sender waits a bounded time."""
+
+    stream: ClassVar[str] = "commands"
+    command_id: str
+    node: str
+    requested_by: int | None = None  # user id, for the PBX log and the audit trail
+
+
+@register
+class OriginateCommand(CtiCommand):
+    """Place a call: ``channel`` is dialled first, and once it answers the call continues at
+    ``exten@context`` (click-to-call rings the agent's phone first; a campaign dials the customer first)."""
+
+    type: ClassVar[str] = "command.originate"
+    channel: str
+    context: str
+    exten: str
+    priority: int = 1
+    caller_id: str | None = None
+    timeout_seconds: int = 30
+    variables: dict[str, str] = {}
+
+
+@register
+class HangupCommand(CtiCommand):
+    type: ClassVar[str] = "command.hangup"
+    call_id: str
+
+
+@register
+class BlindTransferCommand(CtiCommand):
+    """Send the caller's side of the call to ``exten@context`` (AMI Redirect); the agent's leg drops."""
+
+    type: ClassVar[str] = "command.blind_transfer"
+    call_id: str
+    context: str
+    exten: str
+
+
+@register
+class AttendedTransferCommand(CtiCommand):
+    """The agent on ``agent_interface`` consults ``exten@context`` first, then completes (AMI Atxfer)."""
+
+    type: ClassVar[str] = "command.attended_transfer"
+    call_id: str
+    agent_interface: str
+    context: str
+    exten: str
+
+
+@register
+class PauseCommand(CtiCommand):
+    """Not ready (``paused``, with a reason such as 示忙 小休 培训 话后处理) or ready again, in ``queue`` or all."""
+
+    type: ClassVar[str] = "command.pause"
+    interface: str
+    paused: bool
+    reason: str | None = None
+    queue: str | None = None
+
+
+@register
+class QueueAddCommand(CtiCommand):
+    type: ClassVar[str] = "command.queue_add"
+    interface: str
+    queue: str
+    member_name: str | None = None
+    penalty: int = 0
+    paused: bool = True  # an agent who just logged in says ready when ready
+
+
+@register
+class QueueRemoveCommand(CtiCommand):
+    type: ClassVar[str] = "command.queue_remove"
+    interface: str
+    queue: str
+
+
+@register
+class RecordingCommand(CtiCommand):
+    """Start (MixMonitor) or stop (StopMixMonitor) recording the call."""
+
+    type: ClassVar[str] = "command.recording"
+    call_id: str
+    start: bool
+
+
+@register
+class CommandResult(Event):
+    """The node's answer to a command: ``ok``, or the PBX's own words in ``error``."""
+
+    type: ClassVar[str] = "command.result"
+    stream: ClassVar[str] = "commands"
+    command_id: str
+    ok: bool
+    error: str | None = None
     call_id: str | None = None

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     ami_secret: SecretStr = Field(SecretStr("cti-secret"), description="AMI secret.")
     agi_host: str = Field("127.0.0.1", description="Address the FastAGI server listens on.")
     agi_port: int = Field(4573, description="Port the FastAGI server listens on.")
+    wrapup_seconds: int = Field(30, description="After-call work (话后处理): seconds an agent stays paused after each call; 0 = none.")
+    cti_command_timeout_seconds: float = Field(5.0, description="How long the backend waits for the PBX node's answer to a command.")
+    cti_org_code: str = Field("", description="Org (code) whose subtree sees calls no agent answered. Empty: the root (总公司).")
+    dial_context: str = Field("from-internal", description="Dialplan context a click-to-call continues in once the agent's phone answers.")
+    dial_prefix: str = Field("9", description="Prefix the dialplan wants before an outside number (extensions.conf [from-internal]).")
+    campaign_context: str = Field("dialer", description="Dialplan context of a campaign call's customer leg (Local/<number>@dialer).")
+    agent_context: str = Field("outbound-agent", description="Dialplan context that connects the agent once a campaign customer answers.")
+    recordings_dir: Path = Field(Path("var/recordings"), description="Folder where the PBX's call recordings (MixMonitor) can be read.")
+
+    # -- PBX simulator (embedded default)
+    sim_calls_per_minute: float = Field(4.0, description="`demo`: simulated inbound calls per minute; 0 = no generated traffic.")
 
     # -- demo
     demo_seed: int = Field(20261123, description="Seed number for `lianluo seed` / `lianluo demo` data.")
