@@ -5,6 +5,9 @@ platform events that come out are published on the bus with this node's id. Afte
 the bridge first reconciles — ``CoreShowChannels`` for calls (those ended while it was away are
 closed as lost during the outage, those begun meanwhile are offered), ``QueueStatus`` for agents —
 and only then takes new events.
+
+Beside the event path, the bridge carries out the platform's commands for this node (``cti.commands``)
+and puts agents into after-call work when their calls end (``cti.agents.wrapup``).
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import time
 
 from backend.core.bus import Bus
 from backend.core.clock import Clock
+from backend.core.events import CallEnded
 from backend.core.settings import Settings
 from cti.agents.model import AgentModel
+from cti.agents.wrapup import WrapUp
 from cti.ami import events as ami
 from cti.ami.client import AmiClient, AmiSession, AmiSettings
 from cti.ami.frames import AmiMessage
 from cti.calls.model import CallModel
+from cti.commands import CommandRunner
 
 log = logging.getLogger("lianluo.cti")
 
@@ -39,6 +45,9 @@ class CtiBridge:
         self.model = CallModel()
         self.agents = AgentModel()
         self.client = AmiClient(ami or ami_settings(settings), on_event=self._on_event, on_connect=self._on_connect)
+        self.commands = CommandRunner(self.node, bus, self.model, clock, lambda: self.client.session, self._publish)
+        self.wrapup = WrapUp(self.agents, settings.wrapup_seconds, lambda: self.client.session)
+        self.accepting_commands = asyncio.Event()
         self.published = 0
         # Seconds from the AMI bytes arriving on the socket to the platform event on the bus; kept only
         # when measuring (benchmarks, tests), so production's hot path does not grow a list.
@@ -56,6 +65,9 @@ class CtiBridge:
         if typed is not None:
             events = self.model.handle(typed, self.clock.now()) + self.agents.handle(typed)
             await self._publish(events, message.received_at)
+            for event in events:
+                if isinstance(event, CallEnded) and event.answered:
+                    self.wrapup.call_ended(event.agent_interface)
 
     async def _on_connect(self, session: AmiSession) -> None:
         listing = await session.send_list("CoreShowChannels")
@@ -67,6 +79,13 @@ class CtiBridge:
         members = [t for t in map(ami.to_typed, queues.items) if isinstance(t, ami.QueueMember)]
         events += self.agents.resync(members)
         await self._publish(events)
+        self.wrapup.resumed()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.client.run(stop)
+        commands = asyncio.create_task(self.commands.run(stop, self.accepting_commands), name="cti-commands")
+        try:
+            await self.client.run(stop)
+        finally:
+            stop.set()
+            await asyncio.gather(commands, return_exceptions=True)
+            await self.wrapup.close()

@@ -40,3 +40,11 @@ def replay(scenario: str, model: CallModel | None = None) -> list[Event]:
 
 def as_golden(events: list[Event]) -> list[dict[str, Any]]:
     return [{"type": e.type, **e.model_dump(mode="json", exclude={"org_path", "user_ids"})} for e in events]
+
+
+if __name__ == "__main__":  # regenerate the golden files after a deliberate change: python -m tests.cti_replay
+    GOLDEN = Path(__file__).parent / "data" / "golden"
+    for path in sorted(GOLDEN.glob("*.calls.json")):
+        scenario = path.name.removesuffix(".calls.json")
+        path.write_text(json.dumps(as_golden(replay(scenario)), indent=1, ensure_ascii=False) + "\n")
+        print("wrote", path)

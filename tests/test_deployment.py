@@ -399,10 +399,35 @@ def test_given_queue_calls_in_the_dialplan_when_resolved_then_each_named_queue_i
     assert sorted(set(referenced) - queue_names()) == []
 
 
+def test_given_telephony_settings_when_resolved_then_each_context_and_queue_they_name_exists() -> None:
+    settings, contexts = Settings(), dialplan_contexts()
+
+    for name in ("dial_context", "transfer_context", "campaign_context", "agent_context"):
+        assert getattr(settings, name) in contexts, f"{name}={getattr(settings, name)} is not in extensions.conf"
+    assert sorted(set(settings.cti_queues) - queue_names()) == []
+    # every queue an agent can log in to can also receive a transfer, by its own name
+    unreachable = [q for q in settings.cti_queues
+                   if not any(pattern_matches(x, q) for x in contexts[settings.transfer_context])]
+    assert unreachable == []
+    # a click-to-call (prefix + outside number) and a campaign customer leg both find an extension
+    assert any(pattern_matches(x, settings.dial_prefix + "13800000001") for x in contexts[settings.dial_context])
+    assert any(pattern_matches(x, "13800000001") for x in contexts[settings.campaign_context])
+
+
+def test_given_inbound_calls_when_reading_the_dialplan_then_they_are_recorded_under_the_name_the_platform_expects(
+) -> None:
+    from cti.commands import recording_name
+
+    inbound = [app for context, app in dialplan_applications() if context == "from-trunk"]
+    monitors = [app for app in inbound if app.startswith("MixMonitor(")]
+    assert monitors, "inbound calls are not recorded"
+    assert monitors[0].split("(", 1)[1].split(",", 1)[0] == recording_name("${UNIQUEID}")
+
+
 def test_given_queues_conf_when_listing_queues_then_every_service_line_exists_with_platform_managed_wrapup() -> None:
     queues = asterisk_conf("queues.conf")
 
-    assert {"complaints", "claims", "consultation", "general-service"} <= queue_names()
+    assert {"complaints", "claims", "consultation", "callbacks", "vip", "general-service"} <= queue_names()
     for name in queue_names():
         settings = queues.settings(name)
         assert settings.get("wrapuptime") == "0", name

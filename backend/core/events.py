@@ -294,28 +294,33 @@ class OriginateCommand(CtiCommand):
     variables: dict[str, str] = {}
 
 
-@register
-class HangupCommand(CtiCommand):
-    type: ClassVar[str] = "command.hangup"
+class CallCommand(CtiCommand):
+    """A command on a live call. With ``agent_interface`` (an agent acting on their own call) the node
+    refuses unless that phone is on the call; supervisors send it without."""
+
     call_id: str
+    agent_interface: str | None = None
 
 
 @register
-class BlindTransferCommand(CtiCommand):
+class HangupCommand(CallCommand):
+    type: ClassVar[str] = "command.hangup"
+
+
+@register
+class BlindTransferCommand(CallCommand):
     """Send the caller's side of the call to ``exten@context`` (AMI Redirect); the agent's leg drops."""
 
     type: ClassVar[str] = "command.blind_transfer"
-    call_id: str
     context: str
     exten: str
 
 
 @register
-class AttendedTransferCommand(CtiCommand):
+class AttendedTransferCommand(CallCommand):
     """The agent on ``agent_interface`` consults ``exten@context`` first, then completes (AMI Atxfer)."""
 
     type: ClassVar[str] = "command.attended_transfer"
-    call_id: str
     agent_interface: str
     context: str
     exten: str
@@ -350,11 +355,10 @@ class QueueRemoveCommand(CtiCommand):
 
 
 @register
-class RecordingCommand(CtiCommand):
+class RecordingCommand(CallCommand):
     """Start (MixMonitor) or stop (StopMixMonitor) recording the call."""
 
     type: ClassVar[str] = "command.recording"
-    call_id: str
     start: bool
 
 

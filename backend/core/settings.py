@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     cti_org_code: str = Field("", description="Org (code) whose subtree sees calls no agent answered. Empty: the root (总公司).")
     dial_context: str = Field("from-internal", description="Dialplan context a click-to-call continues in once the agent's phone answers.")
     dial_prefix: str = Field("9", description="Prefix the dialplan wants before an outside number (extensions.conf [from-internal]).")
+    transfer_context: str = Field("transfer", description="Dialplan context transfers go to: a colleague's extension or a queue name.")
+    cti_queues: list[str] = Field(
+        ["complaints", "claims", "consultation", "callbacks", "vip", "general-service"],
+        description="Queues (queues.conf) agents log in to from the console, as a JSON list.",
+    )
     campaign_context: str = Field("dialer", description="Dialplan context of a campaign call's customer leg (Local/<number>@dialer).")
     agent_context: str = Field("outbound-agent", description="Dialplan context that connects the agent once a campaign customer answers.")
     recordings_dir: Path = Field(Path("var/recordings"), description="Folder where the PBX's call recordings (MixMonitor) can be read.")

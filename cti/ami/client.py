@@ -178,10 +178,11 @@ class AmiSession:
         self._pending.clear()
         self._events.put_nowait(None)
 
-    async def _request(self, action: str, headers: Iterable[tuple[str, str]]) -> AmiMessage | ListResult:
+    async def _request(self, action: str, headers: Iterable[tuple[str, str]],
+                       action_id: str | None = None) -> AmiMessage | ListResult:
         if self.closed.is_set():
             raise ConnectionLost(f"{action}: not connected")
-        action_id = next_action_id()
+        action_id = action_id or next_action_id()
         future: asyncio.Future[AmiMessage | ListResult] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = _Pending(action, future)
         try:
@@ -195,9 +196,11 @@ class AmiSession:
         finally:
             self._pending.pop(action_id, None)
 
-    async def send(self, action: str, headers: Iterable[tuple[str, str]] = (), *, check: bool = True) -> AmiMessage:
-        """Send an action; its response. ``check``: raise ActionFailed on ``Response: Error``."""
-        result = await self._request(action, headers)
+    async def send(self, action: str, headers: Iterable[tuple[str, str]] = (), *, check: bool = True,
+                   action_id: str | None = None) -> AmiMessage:
+        """Send an action; its response. ``check``: raise ActionFailed on ``Response: Error``.
+        ``action_id``: chosen by the caller when events must be tied to it before the response (Originate)."""
+        result = await self._request(action, headers, action_id)
         assert isinstance(result, AmiMessage)
         if check and result.response == "Error":
             raise ActionFailed(action, result)
@@ -255,6 +258,7 @@ class AmiClient:
         self.on_connect = on_connect
         self.attempts = 0
         self.connected = asyncio.Event()
+        self.session: AmiSession | None = None  # the logged-in, resynced session, for sending actions
 
     async def run(self, stop: asyncio.Event) -> None:
         delays = iter(backoff_delays(self.settings.backoff_initial, self.settings.backoff_max))
@@ -280,6 +284,7 @@ class AmiClient:
                 log.warning("AMI session ended during set-up: %s", exc)
             finally:
                 self.connected.clear()
+                self.session = None
                 await session.close()
             if not stop.is_set():
                 log.warning("AMI connection to %s:%s lost; reconnecting", self.settings.host, self.settings.port)
@@ -287,6 +292,7 @@ class AmiClient:
     async def _serve(self, session: AmiSession, stop: asyncio.Event) -> None:
         if self.on_connect is not None:
             await self.on_connect(session)
+        self.session = session
         self.connected.set()
         pinger = asyncio.create_task(self._ping(session), name="ami-ping")
         stopper = asyncio.create_task(stop.wait(), name="ami-stop")

@@ -27,6 +27,7 @@ from backend.core.events import (
     CallTransferred,
     Event,
     OriginateResult,
+    Transfer,
 )
 from cti.ami import events as ami
 
@@ -75,7 +76,12 @@ class Call:
     agent_name: str | None = None
     answered_at: datetime | None = None
     abandoned: bool = False
-    held: set[str] = field(default_factory=set)
+    abandoned_wait: float | None = None
+    ring_seconds: float | None = None
+    held: dict[str, datetime] = field(default_factory=dict)  # channel Uniqueid → on hold since
+    hold_seconds: float = 0.0
+    transfers: list[Transfer] = field(default_factory=list)
+    recording_file: str | None = None
     cause: int | None = None
     cause_txt: str | None = None
 
@@ -98,6 +104,24 @@ class CallModel:
     def expect_originate(self, action_id: str, command_id: str, dial_string: str) -> None:
         """Register an Originate we sent, so its channels and its OriginateResponse find their command."""
         self._originates[action_id] = _Originate(command_id, dial_string)
+
+    def forget_originate(self, action_id: str) -> None:
+        """The Originate was refused outright: no OriginateResponse will follow."""
+        self._originates.pop(action_id, None)
+
+    def origin_channel(self, call_id: str) -> str | None:
+        """The name of the call's origin channel (the customer's side), while the call is live."""
+        call = self.calls.get(call_id)
+        if call is None or call.origin not in self.channels:
+            return None
+        return call.origin_name
+
+    def channel_on(self, call_id: str, interface: str) -> str | None:
+        """The call's live channel on ``interface`` (an agent's phone), if any; of a Local pair, the ``;1``
+        half, which is the one bridged with the caller."""
+        call = self.calls.get(call_id)
+        names = [c.name for c in (self.channels.get(u) for u in (call.channels if call else ())) if c is not None]
+        return min((n for n in names if interface_of(n) == interface), default=None)
 
     def _originate_for(self, channel_name: str) -> str | None:
         for pending in self._originates.values():
@@ -151,6 +175,10 @@ class CallModel:
             call = self._call_of(e.uniqueid)
             if call is not None:
                 call.ivr[e.variable] = e.value
+        elif e.variable == "MIXMONITOR_FILENAME" and e.value:
+            call = self._call_of(e.uniqueid)
+            if call is not None:  # the folder is the PBX's; the platform reads its own copy by name
+                call.recording_file = e.value.replace("\\", "/").rsplit("/", 1)[-1]
         return []
 
     def _on_QueueCallerJoin(self, e: ami.QueueCallerJoin, at: datetime) -> list[Event]:  # noqa: N802
@@ -181,6 +209,7 @@ class CallModel:
         rang = call.ringing.get(interface)
         if ring_seconds is None and rang is not None:
             ring_seconds = (at - rang).total_seconds()
+        call.ring_seconds = ring_seconds
         wait = (at - call.queued_at).total_seconds() if call.queued_at else None
         return [CallAnswered(**self._base(call), queue=call.queue, agent_interface=interface, agent_name=name,
                              wait_seconds=wait, ring_seconds=ring_seconds)]
@@ -212,34 +241,44 @@ class CallModel:
             return []
         call.abandoned = True
         wait = (at - call.queued_at).total_seconds() if call.queued_at else e.hold_time
+        call.abandoned_wait = wait
         return [CallAbandoned(**self._base(call), queue=e.queue, position=e.position, wait_seconds=wait)]
 
     def _on_Hold(self, e: ami.Hold, at: datetime) -> list[Event]:  # noqa: N802
         call = self._call_of(e.uniqueid)
         if call is None or e.uniqueid in call.held:
             return []
-        call.held.add(e.uniqueid)
+        call.held[e.uniqueid] = at
         return [CallHeld(**self._base(call), channel=e.channel)]
 
     def _on_Unhold(self, e: ami.Unhold, at: datetime) -> list[Event]:  # noqa: N802
         call = self._call_of(e.uniqueid)
         if call is None or e.uniqueid not in call.held:
             return []
-        call.held.discard(e.uniqueid)
+        call.hold_seconds += (at - call.held.pop(e.uniqueid)).total_seconds()
         return [CallResumed(**self._base(call), channel=e.channel)]
 
     def _on_BlindTransfer(self, e: ami.BlindTransfer, at: datetime) -> list[Event]:  # noqa: N802
         call = self.calls.get(e.transferer_linkedid or "")
         if call is None or e.result != "Success":
             return []
-        return [CallTransferred(**self._base(call), kind="blind", target=f"{e.extension}@{e.context}")]
+        return self.transferred(call.call_id, "blind", f"{e.extension}@{e.context}", at)
 
     def _on_AttendedTransfer(self, e: ami.AttendedTransfer, at: datetime) -> list[Event]:  # noqa: N802
         call = self.calls.get(e.orig_transferer_linkedid or "")
         if call is None or e.result != "Success":
             return []
         target = interface_of(e.transfer_target_channel) if e.transfer_target_channel else None
-        return [CallTransferred(**self._base(call), kind="attended", target=target)]
+        return self.transferred(call.call_id, "attended", target, at)
+
+    def transferred(self, call_id: str, kind: str, target: str | None, at: datetime) -> list[Event]:
+        """Record a transfer; also called by the bridge for its own Redirect, which Asterisk reports
+        with no transfer event of its own."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return []
+        call.transfers.append(Transfer(kind=kind, target=target, at=at))
+        return [CallTransferred(**self._base(call), kind=kind, target=target)]
 
     def _on_OriginateResponse(self, e: ami.OriginateResponse, at: datetime) -> list[Event]:  # noqa: N802
         pending = self._originates.pop(e.action_id or "", None)
@@ -300,7 +339,17 @@ class CallModel:
 
     def _ended(self, call: Call, at: datetime, *, lost: bool = False) -> CallEnded:
         talk = (at - call.answered_at).total_seconds() if call.answered_at else None
+        hold = call.hold_seconds + sum((at - since).total_seconds() for since in call.held.values())
+        if call.answered_at and call.queued_at:
+            wait: float | None = (call.answered_at - call.queued_at).total_seconds()
+        else:
+            wait = call.abandoned_wait if call.abandoned else (
+                (at - call.queued_at).total_seconds() if call.queued_at else None)
         return CallEnded(**self._base(call), hangup_cause=call.cause, hangup_cause_text=call.cause_txt,
                          answered=call.answered_at is not None, abandoned=call.abandoned, queue=call.queue,
-                         agent_interface=call.agent_interface, duration_seconds=(at - call.started_at).total_seconds(),
-                         talk_seconds=talk, lost_during_outage=lost)
+                         agent_interface=call.agent_interface, agent_name=call.agent_name,
+                         duration_seconds=(at - call.started_at).total_seconds(), talk_seconds=talk,
+                         lost_during_outage=lost, command_id=call.command_id, started_at=call.started_at,
+                         answered_at=call.answered_at, ended_at=at, ivr=dict(call.ivr), wait_seconds=wait,
+                         ring_seconds=call.ring_seconds, hold_seconds=round(hold, 6),
+                         transfers=tuple(call.transfers), recording_file=call.recording_file)
