@@ -12,6 +12,7 @@ import argparse
 import re
 import time
 import tracemalloc
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from bench.ami_parse import CHUNK, TRACES, corpus, panoramisk_rate
@@ -77,9 +78,14 @@ async def main(args: argparse.Namespace) -> None:
     emit("cti_pipeline", ami_events=expected, platform_events=produced, events_per_s=round(best_pipe),
          panoramisk_bare_per_s=round(best_bare), ratio_to_bare=round(best_pipe / best_bare, 3),
          goal="≥50000/s and ≥0.70 of bare")
-    latencies = await bus_latency(args.latency_calls, args.rate)
-    emit("cti_byte_to_bus_latency", platform_events=len(latencies), ami_rate_per_s=args.rate, bus="memory",
-         **{k: v for k, v in latency_summary(latencies).items() if k != "n"})
+    for bus_url in ("memory://", *([args.redis_url] if args.redis_url else [])):
+        try:
+            latencies = await bus_latency(args.latency_calls, args.rate, bus_url)
+        except OSError as exc:
+            emit("cti_byte_to_bus_latency", bus=bus_url.split("://")[0], skipped=f"bus unreachable: {exc}")
+            continue
+        emit("cti_byte_to_bus_latency", platform_events=len(latencies), ami_rate_per_s=args.rate,
+             bus=bus_url.split("://")[0], **{k: v for k, v in latency_summary(latencies).items() if k != "n"})
     peak, live = concurrent_calls_memory(args.calls)
     emit("cti_concurrent_calls_memory", calls=live, peak_traced_mib=round(peak / 2**20, 1),
          bytes_per_call=round(peak / max(live, 1)))
@@ -91,9 +97,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--latency-calls", type=int, default=200, help="recorded calls streamed for the latency")
     parser.add_argument("--rate", type=float, default=2000.0, help="AMI events per second sent to the bridge")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                        help="also measure the latency onto Redis Streams (empty: skip)")
 
 
-async def bus_latency(calls: int, rate: float) -> list[float]:
+async def bus_latency(calls: int, rate: float, bus_url: str = "memory://") -> list[float]:
     """Run the real bridge against a loopback AMI peer that logs it in, answers its resync as an idle
     Asterisk, then streams ``calls`` recorded calls (renumbered) at ``rate`` AMI events per second."""
     import asyncio
@@ -116,7 +124,9 @@ async def bus_latency(calls: int, rate: float) -> list[float]:
     done = asyncio.Event()
     server = await asyncio.start_server(streaming_peer(frames, gap=1.0 / rate, done=done), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    bridge = CtiBridge(Settings(), create_bus("memory://"), SystemClock(), record_latency=True,
+    bus = create_bus(bus_url, prefix=f"bench-{uuid.uuid4().hex[:8]}")
+    await bus.ping()
+    bridge = CtiBridge(Settings(wrapup_seconds=0), bus, SystemClock(), record_latency=True,
                        ami=AmiSettings(host="127.0.0.1", port=port, username="cti", secret="x", ping_interval=3600))
     stop = asyncio.Event()
     runner = asyncio.create_task(bridge.run(stop))
@@ -125,5 +135,8 @@ async def bus_latency(calls: int, rate: float) -> list[float]:
     stop.set()
     await runner
     server.close()
+    if hasattr(bus, "delete_streams"):
+        await bus.delete_streams("calls", "agents", "commands")
+    await bus.close()
     assert bridge.latencies is not None
     return bridge.latencies
