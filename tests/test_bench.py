@@ -40,7 +40,8 @@ async def test_given_traces_when_cti_pipeline_bench_runs_then_rates_and_memory_a
 ) -> None:
     from bench import cti_pipeline
 
-    await cti_pipeline.main(argparse.Namespace(messages=2000, rounds=1, calls=20, latency_calls=3, rate=5000.0))
+    await cti_pipeline.main(argparse.Namespace(messages=2000, rounds=1, calls=20, latency_calls=3, rate=5000.0,
+                                               redis_url=""))
     rate, latency, memory = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert rate["bench"] == "cti_pipeline" and rate["events_per_s"] > 0 and rate["platform_events"] > 0
     # each answered call: 6 call events and 7 agent states (two agents ring, one answers)
