@@ -67,6 +67,10 @@ class Stack:
             self._tokens[username] = r.json()["token"]
         return self._tokens[username]
 
+    def forget_tokens(self) -> None:
+        """After a test removed login sessions wholesale: the next request of each user logs in again."""
+        self._tokens.clear()
+
     async def as_user(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(username)}"}
 

@@ -164,6 +164,39 @@ async def test_given_entry_of_unknown_type_when_reading_then_it_is_skipped_not_f
     await it.aclose()
 
 
+async def _append_raw(bus: Bus, stream: str, raws: list[str]) -> None:
+    for raw in raws:
+        if hasattr(bus, "_redis"):
+            await bus._redis.xadd(bus.key(stream), {b"e": raw.encode()})  # type: ignore[attr-defined]
+        else:
+            s = bus._stream(stream)  # type: ignore[attr-defined]
+            s.ids.append(bus._next_id())  # type: ignore[attr-defined]
+            s.raw.append(raw)
+
+
+async def test_given_a_known_type_with_bad_data_or_garbage_when_reading_then_skipped_like_unknown(bus: Bus) -> None:
+    first = await bus.publish(_ProbeEvent(n=1))
+    await _append_raw(bus, "test-probe", [
+        '{"type":"test.probe","v":1,"at":"2026-11-23T00:00:00+00:00","node":null,"data":{"n":"not a number"}}',
+        '{"type":"test.probe","v":1,"at":"yesterday","node":null,"data":{"n":3}}',
+        "not json at all", '{"type":"test.probe"}', "[]"])
+    await bus.publish(_ProbeEvent(n=2))
+    assert [e.event.n for e in await bus.read("test-probe", after=first.id)] == [2]
+    it = bus.subscribe("test-probe", after=first.id)
+    assert [e.event.n for e in await _take(it, 1)] == [2]
+    await it.aclose()
+
+
+async def test_given_a_run_of_unreadable_entries_longer_than_the_limit_when_reading_then_it_reads_past_it(
+        bus: Bus) -> None:
+    first = await bus.publish(_ProbeEvent(n=1))
+    await _append_raw(bus, "test-probe", ["garbage"] * 7)
+    await bus.publish(_ProbeEvent(n=2))
+    got = await bus.read("test-probe", after=first.id, limit=3)
+    assert [e.event.n for e in got] == [2]
+    assert await bus.read("test-probe", after=got[-1].id, limit=3) == []
+
+
 async def test_given_closed_subscription_when_cancelled_then_no_task_leaks(bus: Bus) -> None:
     it = bus.subscribe("test-probe", after=ONLY_NEW)
     task = asyncio.create_task(_take(it, 1, timeout=30))

@@ -54,7 +54,8 @@ def event_class(type_: str, version: int) -> type[Event] | None:
 
 
 class UnknownEvent(Exception):
-    """A stream entry whose type/version this process does not know (e.g. written by a newer release)."""
+    """A stream entry this process cannot read: a type/version it does not know (written by a newer
+    release, say) or data that does not fit its type. Consumers skip it and go on."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,16 @@ class Envelope:
 
     @classmethod
     def decode(cls, id_: str, stream: str, raw: str | bytes) -> Envelope:
-        wire: dict[str, Any] = json.loads(raw)
-        klass = event_class(wire["type"], wire["v"])
-        if klass is None:
-            raise UnknownEvent(f"{wire.get('type')} v{wire.get('v')}")
-        at = datetime.fromisoformat(wire["at"])
-        return cls(id_, stream, klass.model_validate(wire["data"]), at.astimezone(UTC), wire.get("node"))
+        try:
+            wire: dict[str, Any] = json.loads(raw)
+            klass = event_class(wire["type"], wire["v"])
+            if klass is None:
+                raise UnknownEvent(f"{wire.get('type')} v{wire.get('v')}")
+            at = datetime.fromisoformat(wire["at"])
+            return cls(id_, stream, klass.model_validate(wire["data"]), at.astimezone(UTC), wire.get("node"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # ValidationError is a ValueError
+            # A known type with data it cannot be (a bug, or a hand-written entry): as unreadable as an unknown one.
+            raise UnknownEvent(f"undecodable entry: {str(exc)[:200]}") from exc
 
 
 # --- security stream: logins and lockouts (consumed by audit dashboards and, later, agent presence)

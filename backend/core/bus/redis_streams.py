@@ -41,7 +41,7 @@ class RedisStreamsBus:
             event_id = raw_id.decode()
             try:
                 out.append(Envelope.decode(event_id, stream, fields[_FIELD]))
-            except (UnknownEvent, KeyError) as exc:
+            except (UnknownEvent, KeyError) as exc:  # KeyError: an entry without our field
                 log.warning("skipping undecodable event %s on %s: %r", event_id, stream, exc)
         return out
 
@@ -49,8 +49,12 @@ class RedisStreamsBus:
         if after == ONLY_NEW:
             return []
         # "(" makes the range exclusive of ``after`` (Redis ≥ 6.2).
-        entries = await self._redis.xrange(self.key(stream), min=f"({after}", max="+", count=limit)
-        return self._decode(stream, entries)
+        while entries := await self._redis.xrange(self.key(stream), min=f"({after}", max="+", count=limit):
+            out = self._decode(stream, entries)
+            if out:
+                return out
+            after = entries[-1][0].decode()  # a run of unreadable entries is not the end of the stream
+        return []
 
     async def subscribe(self, stream: str, *, after: str = ONLY_NEW) -> AsyncIterator[Envelope]:
         key = self.key(stream)
