@@ -26,7 +26,7 @@ def _me(p: Principal) -> MeOut:
 def _user_out(u: User) -> UserOut:
     return UserOut(id=u.id, username=u.username, display_name=u.display_name, org_id=u.org_id,
                    org_name=u.org.name, roles=[Role(r) for r in u.roles], mobile=u.mobile, email=u.email,
-                   active=u.active, locked_until=u.locked_until)
+                   phone_interface=u.phone_interface, active=u.active, locked_until=u.locked_until)
 
 
 @router.post("/auth/login", response_model=LoginOut, summary="登录")

@@ -21,6 +21,9 @@ class User(OrgScoped, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(128))
+    # The agent's phone device as the PBX names it (e.g. ``PJSIP/1001``): maps queue members and call
+    # records to users. A unique index, not a constraint, so SQLite adds it without rebuilding the table.
+    phone_interface: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

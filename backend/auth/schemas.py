@@ -44,6 +44,7 @@ class UserOut(UserSummary):
     __pii_subject__ = "user"
     mobile: Phone | None = None
     email: str | None = None
+    phone_interface: str | None = None  # the agent's phone device, e.g. PJSIP/1001
     active: bool
     locked_until: datetime | None = None
 

@@ -47,6 +47,7 @@ from backend.seed.policies import PolicyMaker, remap_customers
 
 _BATCH = 2_000
 _OTHER_BRANCH_ROLES = (Role.agent, Role.org_manager)
+_PHONE_ROLES = (Role.agent, Role.team_lead)
 
 
 class AlreadySeeded(RuntimeError):
@@ -101,13 +102,16 @@ async def _create_users(session: AsyncSession, tree: OrgTree, pools: Pools, regi
         for branch in tree.branches[1:]:
             wanted += [(f"{role.value}_{branch.key}", role, branch) for role in _OTHER_BRANCH_ROLES]
     logins: list[tuple[str, str, str, str]] = []
+    extensions = iter(range(1001, 10_000))
     for username, role, place in wanted:
         created = beijing_moment(as_of - timedelta(days=rng.randint(180, 720)), rng)
-        await create_user(
+        user = await create_user(
             session, username=username, password=password, display_name=pools.full_name(rng, rng.random() < 0.5),
             org_id=place.org.id, roles=[role], now=created, mobile=registry.mobile(rng),
             email=f"{username}@lianluo.example", check_password=False, password_hash=password_hash,
         )
+        if role in _PHONE_ROLES:  # PJSIP/1001, 1002, … in the order the users are created
+            user.phone_interface = f"PJSIP/{next(extensions)}"
         logins.append((username, ROLE_LABELS[role], place.org.name, str(place.org.level)))
     return logins
 

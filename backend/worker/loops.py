@@ -1,7 +1,8 @@
 """The worker's job loops. Each job runs on its own period; one failing run is logged, not fatal.
 
-Today the worker housekeeps login sessions; deadline timers, the outbox and the dialer join it as
-those capabilities land.
+Today the worker housekeeps login sessions, writes call records and agent-state history from the bus
+(a follower loop) and reconciles them; deadline timers, the outbox and the dialer join it as those
+capabilities land.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from backend.auth.services import AuthService
+from backend.calls.consumer import run_call_records
+from backend.calls.reconcile import reconcile_job
 from backend.core.context import AppContext
 
 log = logging.getLogger("lianluo.worker")
@@ -31,7 +34,14 @@ async def purge_login_sessions(ctx: AppContext) -> None:
         log.info("purged %d expired login sessions", removed)
 
 
-JOBS = (Job("purge_login_sessions", 3600, purge_login_sessions),)
+JOBS = (
+    Job("purge_login_sessions", 3600, purge_login_sessions),
+    Job("reconcile_call_records", 600, reconcile_job),
+)
+
+# Loops that follow the bus for as long as the worker runs (each handles its own errors and ``stop``).
+Follower = Callable[[AppContext, asyncio.Event], Awaitable[None]]
+FOLLOWERS: tuple[Follower, ...] = (run_call_records,)
 
 
 async def _loop(ctx: AppContext, job: Job, stop: asyncio.Event) -> None:
@@ -46,6 +56,7 @@ async def _loop(ctx: AppContext, job: Job, stop: asyncio.Event) -> None:
             pass
 
 
-async def run_worker(ctx: AppContext, stop: asyncio.Event, jobs: tuple[Job, ...] = JOBS) -> None:
+async def run_worker(ctx: AppContext, stop: asyncio.Event, jobs: tuple[Job, ...] = JOBS,
+                     followers: tuple[Follower, ...] = FOLLOWERS) -> None:
     log.info("worker running %d job(s): %s", len(jobs), ", ".join(j.name for j in jobs))
-    await asyncio.gather(*(_loop(ctx, job, stop) for job in jobs))
+    await asyncio.gather(*(_loop(ctx, job, stop) for job in jobs), *(follow(ctx, stop) for follow in followers))
