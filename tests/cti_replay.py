@@ -18,20 +18,26 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def replay(scenario: str, model: CallModel | None = None) -> list[Event]:
     """Platform events the model produces for ``scenario``; outbound originates are registered first."""
+    rows = [json.loads(line) for line in (TRACES / f"{scenario}.ami.jsonl").read_text().splitlines()]
+    return replay_rows(rows, (TRACES / f"{scenario}.ami.sent.txt").read_bytes(), model)
+
+
+def replay_rows(rows: list[dict[str, Any]], sent: bytes, model: CallModel | None = None) -> list[Event]:
+    """The pipeline of the bridge — decoder, typed events, call model — over ``.ami.jsonl`` rows (recorded
+    from a real Asterisk or from the simulator), each chunk handled at its recorded time. ``sent`` is what
+    the client wrote: the Originates in it are registered with the model before anything arrives."""
     model = model or CallModel()
-    sent = FrameDecoder(expect_banner=False).feed((TRACES / f"{scenario}.ami.sent.txt").read_bytes())
-    for action in sent:
+    for action in FrameDecoder(expect_banner=False).feed(sent):
         if (action.get("Action") or "").lower() == "originate" and action.get("Context") != "ivr-inbound":
             model.expect_originate(action.get("ActionID") or "", f"cmd-{action.get('ActionID')}",
                                    action.get("Channel") or "")
     decoder = FrameDecoder()
     out: list[Event] = []
-    for line in (TRACES / f"{scenario}.ami.jsonl").read_text().splitlines():
-        chunk = json.loads(line)
-        if chunk["dir"] != "rx":
+    for row in rows:
+        if row["dir"] != "rx":
             continue
-        at = T0 + timedelta(seconds=chunk["t"])
-        for message in decoder.feed(chunk["data"].encode("utf-8")):
+        at = T0 + timedelta(seconds=row["t"])
+        for message in decoder.feed(row["data"].encode("utf-8")):
             typed = to_typed(message)
             if typed is not None:
                 out.extend(model.handle(typed, at))

@@ -1,22 +1,37 @@
-"""Test helpers for the PBX simulator: a recording AMI client writing the traces' jsonl format, a
-FastAGI server that plays the AGI side of a recorded trace, and the replay pipeline over recordings."""
+"""Test helpers for the PBX simulator: a recording AMI client writing the traces' jsonl format and a
+FastAGI server that plays the AGI side of a recorded trace. The replay pipeline over a recording is
+``tests.cti_replay.replay_rows``, the same one the golden files come from."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from backend.core.events import Event
-from cti.ami.events import to_typed
-from cti.ami.frames import FrameDecoder
-from cti.calls.model import CallModel
-from tests.cti_replay import T0
-
 TRACES = Path(__file__).parent / "data" / "asterisk-traces"
+
+
+async def exchange(port: int, actions: list[bytes], *, wait: float = 0.15) -> bytes:
+    """Send ``actions`` one by one (``wait`` seconds apart) on a new AMI connection; every byte received."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    got = await reader.read(65536)  # the banner, alone
+    for action in actions:
+        writer.write(action)
+        await asyncio.sleep(wait)
+    try:
+        while chunk := await asyncio.wait_for(reader.read(65536), wait):
+            got += chunk
+    except TimeoutError:
+        pass
+    writer.close()
+    return got
+
+
+def action(name: str, **headers: str) -> bytes:
+    """An AMI action as a client writes it."""
+    return (f"Action: {name}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
 
 
 def trace_rows(scenario: str) -> list[dict[str, Any]]:
@@ -56,25 +71,6 @@ async def record_session(port: int, scenario: str, speed: float, *, tail: float 
         pass
     reading.cancel()
     writer.close()
-    return out
-
-
-def replay_rows(rows: list[dict[str, Any]], sent: bytes) -> list[Event]:
-    """The same pipeline as tests/cti_replay.py, over a recording made here."""
-    model = CallModel()
-    for action in FrameDecoder(expect_banner=False).feed(sent):
-        if (action.get("Action") or "").lower() == "originate" and action.get("Context") != "ivr-inbound":
-            model.expect_originate(action.get("ActionID") or "", f"cmd-{action.get('ActionID')}",
-                                   action.get("Channel") or "")
-    decoder = FrameDecoder()
-    out: list[Event] = []
-    for row in rows:
-        if row["dir"] != "rx":
-            continue
-        for message in decoder.feed(row["data"].encode("utf-8")):
-            typed = to_typed(message)
-            if typed is not None:
-                out.extend(model.handle(typed, T0 + timedelta(seconds=row["t"])))
     return out
 
 

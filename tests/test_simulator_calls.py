@@ -12,8 +12,8 @@ import pytest
 
 from cti.ami.frames import iter_messages
 from cti.simulator import PbxSimulator, SimConfig
-from tests.cti_replay import as_golden
-from tests.sim_helpers import TRACES, TraceAgiServer, record_session, replay_rows
+from tests.cti_replay import as_golden, replay_rows
+from tests.sim_helpers import TRACES, TraceAgiServer, record_session
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 SPEED = 25.0

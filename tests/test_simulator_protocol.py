@@ -10,7 +10,7 @@ import pytest
 
 from cti.ami.frames import iter_messages
 from cti.simulator import PbxSimulator, SimConfig
-from tests.sim_helpers import TRACES
+from tests.sim_helpers import TRACES, exchange
 
 VARIABLE = re.compile(r"^(Timestamp|Uptime|LastReload|EventTV|SessionTV|SessionID|LocalAddress|RemoteAddress|"
                       r"Uniqueid|Linkedid|LoginTime|LastCall|LastPause|Seconds|Duration): .*$", re.M)
@@ -18,21 +18,6 @@ VARIABLE = re.compile(r"^(Timestamp|Uptime|LastReload|EventTV|SessionTV|SessionI
 
 def norm(data: bytes) -> str:
     return VARIABLE.sub(lambda m: m.group(1) + ": *", data.decode().replace("\r\n", "\n"))
-
-
-async def exchange(port: int, actions: list[bytes], *, wait: float = 0.15) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    got = await reader.read(65536)  # the banner, alone
-    for action in actions:
-        writer.write(action)
-        await asyncio.sleep(wait)
-    try:
-        while chunk := await asyncio.wait_for(reader.read(65536), wait):
-            got += chunk
-    except TimeoutError:
-        pass
-    writer.close()
-    return got
 
 
 def trace_reply(scenario: str, upto: str) -> bytes:
@@ -156,3 +141,37 @@ async def test_given_mixmonitor_then_wav_written_and_filename_varset(sim: PbxSim
     assert b"Event: MixMonitorStart" in data and b"Event: MixMonitorStop" in data
     with wave.open(str(path)) as wav:
         assert wav.getframerate() == 8000 and wav.getnchannels() == 1 and wav.getnframes() > 0
+
+
+async def test_given_mixmonitor_when_channel_hangs_up_then_wav_written_without_stop_event(
+        sim: PbxSimulator) -> None:
+    import wave
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    await reader.read(100)
+    writer.write(b"Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\n\r\n"
+                 b"Action: Originate\r\nActionID: o\r\nChannel: Local/hold@caller-sim\r\nContext: hold-line\r\n"
+                 b"Exten: s\r\nPriority: 1\r\nAsync: true\r\n\r\n")
+    await asyncio.sleep(0.1)
+    name = next(n for n in sim.pbx.channels if n.endswith(";1"))
+    writer.write(f"Action: MixMonitor\r\nActionID: m\r\nChannel: {name}\r\nFile: held.wav\r\n\r\n".encode())
+    await asyncio.sleep(0.1)  # two simulated seconds
+    writer.write(f"Action: Hangup\r\nActionID: h\r\nChannel: {name}\r\n\r\n".encode())
+    await asyncio.sleep(0.1)
+    await sim.recorder.flush()
+    data = await reader.read(1 << 20)
+    writer.close()
+    assert b"Event: MixMonitorStart" in data and b"Event: MixMonitorStop" not in data  # as Asterisk: none on hangup
+    with wave.open(str(sim.config.recordings / "held.wav")) as wav:
+        assert 1.0 < wav.getnframes() / 8000 < 4.0
+
+
+async def test_given_atxfer_then_answers_like_manager_c(sim: PbxSimulator) -> None:
+    got = await exchange(sim.port, [
+        b"Action: Login\r\nUsername: cti\r\nSecret: cti-secret\r\nEvents: off\r\n\r\n",
+        b"Action: Atxfer\r\nActionID: x1\r\nChannel: PJSIP/1001-00000009\r\nExten: 1002\r\nContext: transfer\r\n\r\n",
+        b"Action: Atxfer\r\nActionID: x2\r\nChannel: PJSIP/1001-00000009\r\n\r\n",
+        b"Action: Atxfer\r\nActionID: x3\r\nExten: 1002\r\n\r\n"], wait=0.05)
+    replies = {m.action_id: (m.response, m.get("Message")) for m in iter_messages(got) if m.response}
+    assert replies["x1"] == ("Error", "Channel specified does not exist")
+    assert replies["x2"] == ("Error", "No extension specified")
+    assert replies["x3"] == ("Error", "No channel specified")

@@ -11,9 +11,11 @@ actions, quirks), driven by a model of channels, bridges, queues and members, no
     await sim.restart()                       # Shutdown event, drop, refuse, back with Uptime 0
     await sim.stop()
 
-Modes: ``pjsip`` (production dialplan: trunk ``PJSIP/operator-…`` callers, ``PJSIP/10XX`` agents, IVR_QUEUE
-from the AGI, fallback queue ``general-service``) and ``trace-local`` (``SimConfig.trace_local()``: the
-Local-channel setup that recorded the traces, queue ``complaints``, ``Local/agent1001@agents``).
+Modes: ``pjsip`` (production dialplan: trunk ``PJSIP/operator-…`` callers recorded with MixMonitor into
+``SimConfig.recordings``, ``PJSIP/10XX`` agents, IVR_QUEUE from the AGI, fallback queue ``general-service``,
+``[transfer]`` to a colleague or a queue) and ``trace-local`` (``SimConfig.trace_local()``: the Local-channel
+setup that recorded the traces, queue ``complaints``, ``Local/agent1001@agents``). ``AgentSpec(static=False)``
+is a phone that joins queues only by QueueAdd. Atxfer runs an attended transfer (``transfers``).
 All waits are simulated seconds divided by ``speed``; reported times (Uptime, durations) stay simulated.
 ``cti.simulator.replay.ReplayServer`` serves a recorded ``.ami.jsonl`` verbatim.
 """

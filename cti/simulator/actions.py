@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cti.simulator import queue_actions
 from cti.simulator.flows import Originate, parse_callerid
-from cti.simulator.queues import Member
-from cti.simulator.wire import Fields, block
+from cti.simulator.transfers import start_atxfer
+from cti.simulator.wire import block
 
 if TYPE_CHECKING:
     from cti.simulator.ami_server import AmiConnection, Headers
@@ -84,46 +85,6 @@ async def command(conn: AmiConnection, h: Headers) -> None:
                           "possible commands)"))
 
 
-def _list(conn: AmiConnection, h: Headers, message: str, items: list[Fields], complete: str,
-          *extra: tuple[str, str]) -> None:
-    action_id = h.get("ActionID") or ""
-    conn.reply(h, "Success", ("EventList", "start"), ("Message", message))
-    for item in items:
-        conn.send(item)
-    conn.send([("Event", complete), ("ActionID", action_id), ("EventList", "Complete"),
-               ("ListItems", str(len(items))), *extra])
-
-
-async def queue_status(conn: AmiConnection, h: Headers) -> None:
-    action_id, wanted = h.get("ActionID") or "", h.get("Queue")
-    items: list[Fields] = []
-    for q in conn.sim.queues.queues.values():
-        if wanted and q.name != wanted:
-            continue
-        items.append([("Event", "QueueParams"), ("Queue", q.name), ("Max", "0"), ("Strategy", q.spec.strategy),
-                      ("Calls", str(len(q.callers))), ("Holdtime", str(int(q.holdtime))),
-                      ("TalkTime", str(int(q.talktime))), ("Completed", str(q.completed)),
-                      ("Abandoned", str(q.abandoned)), ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"),
-                      ("ServicelevelPerf2", "0.0"), ("Weight", "0"), ("ActionID", action_id)])
-        for m in q.members.values():
-            items.append([("Event", "QueueMember"), *m.list_fields(q.name), ("ActionID", action_id)])
-    _list(conn, h, "Queue status will follow", items, "QueueStatusComplete")
-
-
-async def queue_summary(conn: AmiConnection, h: Headers) -> None:
-    action_id, wanted = h.get("ActionID") or "", h.get("Queue")
-    items: list[Fields] = []
-    for q in conn.sim.queues.queues.values():
-        if wanted and q.name != wanted:
-            continue
-        available = sum(1 for m in q.members.values() if not m.paused and not m.busy)
-        items.append([("Event", "QueueSummary"), ("Queue", q.name), ("LoggedIn", str(len(q.members))),
-                      ("Available", str(available)), ("Callers", str(len(q.callers))),
-                      ("HoldTime", str(int(q.holdtime))), ("TalkTime", str(int(q.talktime))),
-                      ("LongestHoldTime", "0"), ("ActionID", action_id)])
-    _list(conn, h, "Queue summary will follow", items, "QueueSummaryComplete")
-
-
 async def status(conn: AmiConnection, h: Headers) -> None:
     action_id, wanted, now = h.get("ActionID") or "", h.get("Channel"), conn.sim.clock.now()
     chans = [c for c in conn.sim.pbx.channels.values() if not wanted or c.name == wanted]
@@ -137,7 +98,7 @@ async def status(conn: AmiConnection, h: Headers) -> None:
               ("Readformat", "slin"), ("Readtrans", ""), ("Writeformat", "slin"), ("Writetrans", ""),
               ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(now - c.created))),
               ("ActionID", action_id)] for c in chans]
-    _list(conn, h, "Channel status will follow", items, "StatusComplete", ("Items", str(len(items))))
+    conn.reply_list(h, "Channel status will follow", items, "StatusComplete", ("Items", str(len(items))))
 
 
 async def core_show_channels(conn: AmiConnection, h: Headers) -> None:
@@ -149,7 +110,7 @@ async def core_show_channels(conn: AmiConnection, h: Headers) -> None:
                       ("ApplicationData", c.app_data),
                       ("Duration", f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"),
                       ("BridgeId", c.bridge.uniqueid if c.bridge else "")])
-    _list(conn, h, "Channels will follow", items, "CoreShowChannelsComplete")
+    conn.reply_list(h, "Channels will follow", items, "CoreShowChannelsComplete")
 
 
 async def originate(conn: AmiConnection, h: Headers) -> None:
@@ -193,6 +154,24 @@ async def redirect(conn: AmiConnection, h: Headers) -> None:
     conn.sim.dialplan.redirect(ch, h.get("Context") or ch.context, h.get("Exten") or "s", int(h.get("Priority") or 1))
 
 
+async def atxfer(conn: AmiConnection, h: Headers) -> None:
+    """Asterisk queues the atxfer feature code and the digits on the transferer's channel and answers at once;
+    the transfer itself then runs in the bridge (``transfers``)."""
+    name, exten = h.get("Channel"), h.get("Exten")
+    if not name:
+        conn.reply(h, "Error", ("Message", "No channel specified"))
+        return
+    if not exten:
+        conn.reply(h, "Error", ("Message", "No extension specified"))
+        return
+    ch = conn.sim.pbx.find(name)
+    if ch is None:  # manager.c's own wording for this action, unlike Hangup/Getvar's "No such channel"
+        conn.reply(h, "Error", ("Message", "Channel specified does not exist"))
+        return
+    conn.reply(h, "Success", ("Message", "Atxfer successfully queued"))
+    start_atxfer(conn.sim.dialplan, ch, h.get("Context"), exten)
+
+
 async def setvar(conn: AmiConnection, h: Headers) -> None:
     name = h.get("Channel")
     ch = conn.sim.pbx.find(name) if name else None
@@ -215,53 +194,13 @@ async def getvar(conn: AmiConnection, h: Headers) -> None:
     conn.reply(h, "Success", ("Variable", variable), ("Value", conn.sim.pbx.get_var(ch, variable)))
 
 
-async def queue_pause(conn: AmiConnection, h: Headers) -> None:
-    paused = (h.get("Paused") or "").lower() in ("true", "yes", "1")
-    if not conn.sim.queues.pause(h.get("Interface") or "", paused, h.get("Reason") or "", h.get("Queue")):
-        conn.reply(h, "Error", ("Message", "Interface not found"))
-        return
-    conn.reply(h, "Success", ("Message", f"Interface {'paused' if paused else 'unpaused'} successfully"))
-
-
-async def queue_add(conn: AmiConnection, h: Headers) -> None:
-    queues = conn.sim.queues
-    q = queues.queues.get(h.get("Queue") or "")
-    interface = h.get("Interface") or ""
-    if q is None:
-        conn.reply(h, "Error", ("Message", "Unable to add interface to queue: No such queue"))
-        return
-    if interface in q.members:
-        conn.reply(h, "Error", ("Message", "Unable to add interface: Already there"))
-        return
-    m = Member(interface, h.get("MemberName") or interface, queues.agent_spec(interface), membership="dynamic",
-               penalty=int(h.get("Penalty") or 0), paused=(h.get("Paused") or "").lower() in ("true", "1"),
-               login_time=int(conn.sim.clock.now()))
-    q.members[interface] = m
-    conn.reply(h, "Success", ("Message", "Added interface to queue"))
-    queues.member_event("QueueMemberAdded", q, m)
-
-
-async def queue_remove(conn: AmiConnection, h: Headers) -> None:
-    queues = conn.sim.queues
-    q = queues.queues.get(h.get("Queue") or "")
-    interface = h.get("Interface") or ""
-    if q is None or interface not in q.members:
-        conn.reply(h, "Error", ("Message", "Unable to remove interface: Not there"))
-        return
-    m = q.members.pop(interface)
-    conn.reply(h, "Success", ("Message", "Removed interface from queue"))
-    queues.member_event("QueueMemberRemoved", q, m)
-
-
 async def mix_monitor(conn: AmiConnection, h: Headers) -> None:
     ch = conn.sim.pbx.find(h.get("Channel") or "")
     if ch is None:
         conn.reply(h, "Error", ("Message", NO_CHANNEL))
         return
-    path = conn.sim.recorder.start(ch, h.get("File"))
     conn.reply(h, "Success")
-    conn.sim.pbx.set_var(ch, "MIXMONITOR_FILENAME", str(path))
-    conn.sim.pbx.ch_event("MixMonitorStart", ch)
+    conn.sim.recorder.mix_monitor(ch, h.get("File"), h.get("Options") or "")
 
 
 async def stop_mix_monitor(conn: AmiConnection, h: Headers) -> None:
@@ -276,8 +215,7 @@ async def stop_mix_monitor(conn: AmiConnection, h: Headers) -> None:
 
 HANDLERS = {
     "login": login, "logoff": logoff, "ping": ping, "events": events, "corestatus": core_status,
-    "command": command, "queuestatus": queue_status, "queuesummary": queue_summary, "status": status,
-    "coreshowchannels": core_show_channels, "originate": originate, "hangup": hangup, "redirect": redirect,
-    "setvar": setvar, "getvar": getvar, "queuepause": queue_pause, "queueadd": queue_add,
-    "queueremove": queue_remove, "mixmonitor": mix_monitor, "stopmixmonitor": stop_mix_monitor,
+    "command": command, "status": status, "coreshowchannels": core_show_channels, "originate": originate,
+    "hangup": hangup, "redirect": redirect, "atxfer": atxfer, "setvar": setvar, "getvar": getvar,
+    "mixmonitor": mix_monitor, "stopmixmonitor": stop_mix_monitor, **queue_actions.HANDLERS,
 }

@@ -98,6 +98,15 @@ class AmiConnection:
     def reply(self, headers: Headers, status: str = "Success", *fields: tuple[str, str]) -> None:
         self.send(response(headers.get("ActionID"), status, *fields))
 
+    def reply_list(self, headers: Headers, message: str, items: list[Fields], complete: str,
+                   *extra: tuple[str, str]) -> None:
+        """A list action's answer: start, one event per item (each carrying the ActionID), Complete."""
+        self.reply(headers, "Success", ("EventList", "start"), ("Message", message))
+        for item in items:
+            self.send(item)
+        self.send([("Event", complete), ("ActionID", headers.get("ActionID") or ""), ("EventList", "Complete"),
+                   ("ListItems", str(len(items))), *extra])
+
 
 class AmiServer:
     """Accepts connections; during a restart it first drops them without a banner, then refuses them."""

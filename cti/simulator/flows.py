@@ -8,13 +8,19 @@ production one of asterisk_conf/extensions.conf (``[from-trunk]`` → IVR → ``
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cti.simulator.agi import run_agi
 from cti.simulator.config import SimConfig
 from cti.simulator.legs import wait
 from cti.simulator.pbx import Channel, Pbx
 from cti.simulator.queues import Queues
+from cti.simulator.recording import Recorder
+
+if TYPE_CHECKING:
+    from cti.simulator.transfers import AttendedTransfer
 
 
 @dataclass
@@ -47,14 +53,15 @@ def parse_callerid(text: str) -> tuple[str, str]:
 
 
 class Dialplan:
-    def __init__(self, pbx: Pbx, queues: Queues, config: SimConfig) -> None:
-        self.pbx, self.queues, self.config = pbx, queues, config
+    def __init__(self, pbx: Pbx, queues: Queues, config: SimConfig, recorder: Recorder) -> None:
+        self.pbx, self.queues, self.config, self.recorder = pbx, queues, config, recorder
         self.tasks: set[asyncio.Task[None]] = set()
         self.scripts: dict[str, CallerScript] = {
             "answered": CallerScript(["1", "8800123456#"], 3.0, 60.0),
             "abandon": CallerScript(["2", "8800123456#"], 3.0, 6.0),
             "hold": CallerScript([], 0.0, 120.0)}
         self.redirects: dict[str, tuple[str, str, int]] = {}  # channel name → where a Redirect sends it
+        self.transfers: dict[str, AttendedTransfer] = {}  # transferer channel name → its attended transfer
 
     def spawn(self, coro: object, name: str) -> None:
         task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
@@ -64,6 +71,7 @@ class Dialplan:
     def cancel_all(self) -> None:
         for task in list(self.tasks):
             task.cancel()
+        self.transfers.clear()
 
     # --- Originate (AMI): the far end, then the channel continues in the action's context
 
@@ -252,6 +260,15 @@ class Dialplan:
 
     def pick_queue(self, name: str) -> str:
         return name if name in self.queues.queues else self.config.fallback_queue
+
+    def phone_for(self, context: str, exten: str) -> str | None:
+        """The agent phone an extension rings: ``_10XX`` in the production ``[transfer]``/``[agents]``
+        contexts, ``agentNNNN`` in the trace setup's ``[agents]``."""
+        if self.config.mode == "trace-local":
+            return f"Local/{exten}@agents" if context == "agents" and re.fullmatch(r"agent\d+", exten) else None
+        if context in ("transfer", "agents", "from-internal") and re.fullmatch(r"10\d\d", exten):
+            return f"PJSIP/{exten}"
+        return None
 
 
 def _dest(ch: Channel) -> list[tuple[str, str]]:

@@ -27,10 +27,15 @@ class Member:
     last_pause: int = 0
     login_time: int = 0
     busy: bool = False  # ringing for or talking to a caller
+    state_interface: str = ""  # the device whose state counts; empty: the interface itself
+
+    def __post_init__(self) -> None:
+        self.state_interface = self.state_interface or self.interface
 
     def fields(self, queue: str) -> Fields:
         return [("Queue", queue), ("MemberName", self.name), ("Interface", self.interface),
-                ("StateInterface", self.interface), ("Membership", self.membership), ("Penalty", str(self.penalty)),
+                ("StateInterface", self.state_interface), ("Membership", self.membership),
+                ("Penalty", str(self.penalty)),
                 ("CallsTaken", str(self.calls_taken)), ("LastCall", str(self.last_call)),
                 ("LastPause", str(self.last_pause)), ("LoginTime", str(self.login_time)), ("InCall", "0"),
                 ("Status", str(self.status)), ("Paused", "1" if self.paused else "0"), ("PausedReason", self.reason),
@@ -39,7 +44,8 @@ class Member:
     def list_fields(self, queue: str) -> Fields:
         """QueueStatus names the same facts differently (Name, Location) and has no Ringinuse."""
         return [("Queue", queue), ("Name", self.name), ("Location", self.interface),
-                ("StateInterface", self.interface), ("Membership", self.membership), ("Penalty", str(self.penalty)),
+                ("StateInterface", self.state_interface), ("Membership", self.membership),
+                ("Penalty", str(self.penalty)),
                 ("CallsTaken", str(self.calls_taken)), ("LastCall", str(self.last_call)),
                 ("LastPause", str(self.last_pause)), ("LoginTime", str(self.login_time)), ("InCall", "0"),
                 ("Status", str(self.status)), ("Paused", "1" if self.paused else "0"), ("PausedReason", self.reason),
@@ -62,8 +68,8 @@ class Queue:
         return self.spec.name
 
     def pick(self) -> list[Member]:
-        """The members to ring now under the queue's strategy."""
-        ready = [m for m in self.members.values() if not m.paused and not m.busy]
+        """The members to ring now under the queue's strategy (ringinuse = no: not a phone in use)."""
+        ready = [m for m in self.members.values() if not m.paused and not m.busy and m.status == NOT_INUSE]
         if not ready:
             return []
         if self.spec.strategy == "ringall":  # app_queue prepends each call to its list: the last member rings first
@@ -90,11 +96,17 @@ class Queues:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
         self.queues: dict[str, Queue] = {}
+        self.phones: dict[str, AgentSpec] = {}  # every phone, member of a queue or not
 
     def load(self, specs: list[QueueSpec], agents: list[AgentSpec]) -> None:
+        """queues.conf as Asterisk reads it at start: static members only (dynamic ones are gone, as with
+        ``persistentmembers = no``)."""
         now = int(self.pbx.clock.now())
         self.queues = {q.name: Queue(q) for q in specs}
+        self.phones = {a.interface: a for a in agents}
         for agent in agents:
+            if not agent.static:
+                continue
             for q in self.queues.values():
                 if not agent.queues or q.name in agent.queues:
                     q.members[agent.interface] = Member(agent.interface, agent.name, agent, penalty=agent.penalty,
@@ -123,8 +135,4 @@ class Queues:
         return bool(found)
 
     def agent_spec(self, interface: str) -> AgentSpec | None:
-        for q in self.queues.values():
-            m = q.members.get(interface)
-            if m is not None and m.spec is not None:
-                return m.spec
-        return None
+        return self.phones.get(interface)

@@ -25,8 +25,8 @@ class PbxSimulator:
         self.pbx = Pbx(self.clock)
         self.queues = Queues(self.pbx)
         self.queues.load(self.config.queues, self.config.agents)
-        self.dialplan = Dialplan(self.pbx, self.queues, self.config)
-        self.recorder = Recorder(self.config.recordings, self.clock)
+        self.recorder = Recorder(self.config.recordings, self.pbx)
+        self.dialplan = Dialplan(self.pbx, self.queues, self.config, self.recorder)
         self.server = AmiServer(self, self.config.host, self.config.port)
         self._traffic: asyncio.Task[None] | None = None
 
@@ -41,6 +41,7 @@ class PbxSimulator:
         self.stop_traffic()
         self.dialplan.cancel_all()
         await self.server.stop()
+        await self.recorder.flush()
 
     async def restart(self, *, drop_window: float = 0.05, refuse_window: float = 0.35) -> None:
         """``core restart now``: Shutdown to every logged-in session, close ~20 ms later, live calls gone;
@@ -54,6 +55,7 @@ class PbxSimulator:
         await self.server.close_all()
         self.dialplan.cancel_all()
         self.pbx.reset()
+        self.recorder.reset()
         await asyncio.sleep(drop_window)
         await self.server.stop_listening()
         await asyncio.sleep(refuse_window)
