@@ -424,6 +424,12 @@ def test_given_inbound_calls_when_reading_the_dialplan_then_they_are_recorded_un
     assert monitors[0].split("(", 1)[1].split(",", 1)[0] == recording_name("${UNIQUEID}")
 
 
+def test_given_attended_transfers_when_reading_the_config_then_agents_may_transfer_and_atxfer_has_a_code() -> None:
+    assert asterisk_conf("features.conf").settings("featuremap").get("atxfer"), "Atxfer needs a feature code"
+    queue_calls = [app for _, app in dialplan_applications() if app.lower().startswith("queue(")]
+    assert queue_calls and all("t" in app.split(",")[1] for app in queue_calls), queue_calls
+
+
 def test_given_queues_conf_when_listing_queues_then_every_service_line_exists_with_platform_managed_wrapup() -> None:
     queues = asterisk_conf("queues.conf")
 

@@ -81,6 +81,7 @@ class Call:
     held: dict[str, datetime] = field(default_factory=dict)  # channel Uniqueid → on hold since
     hold_seconds: float = 0.0
     transfers: list[Transfer] = field(default_factory=list)
+    reoffered: bool = False  # transferred since the last answer
     recording_file: str | None = None
     cause: int | None = None
     cause_txt: str | None = None
@@ -185,7 +186,8 @@ class CallModel:
         call = self._call_of(e.uniqueid)
         if call is None:
             return []
-        call.queue, call.queue_position, call.queued_at = e.queue, e.position, at
+        if call.queued_at is None:  # the record keeps the first queue; a transfer may queue the caller again
+            call.queue, call.queue_position, call.queued_at = e.queue, e.position, at
         return [CallQueued(**self._base(call), queue=e.queue, position=e.position, ivr=dict(call.ivr))]
 
     def _ring(self, call: Call, interface: str, name: str | None, at: datetime) -> list[Event]:
@@ -203,13 +205,16 @@ class CallModel:
 
     def _answered(self, call: Call, interface: str, name: str | None, at: datetime,
                   ring_seconds: float | None = None) -> list[Event]:
-        if call.answered_at is not None:
-            return []
-        call.answered_at, call.agent_interface, call.agent_name = at, interface, name
         rang = call.ringing.get(interface)
         if ring_seconds is None and rang is not None:
             ring_seconds = (at - rang).total_seconds()
-        call.ring_seconds = ring_seconds
+        if call.answered_at is None:
+            # The record's agent, talk and ring time are the first answer's: who took the caller.
+            call.answered_at, call.agent_interface, call.agent_name = at, interface, name
+            call.ring_seconds = ring_seconds
+        elif not call.reoffered:
+            return []
+        call.reoffered = False
         wait = (at - call.queued_at).total_seconds() if call.queued_at else None
         return [CallAnswered(**self._base(call), queue=call.queue, agent_interface=interface, agent_name=name,
                              wait_seconds=wait, ring_seconds=ring_seconds)]
@@ -278,6 +283,9 @@ class CallModel:
         if call is None:
             return []
         call.transfers.append(Transfer(kind=kind, target=target, at=at))
+        # The caller is offered anew: the next agent's ring and answer are events (their screen pop).
+        call.ringing.clear()
+        call.reoffered = True
         return [CallTransferred(**self._base(call), kind=kind, target=target)]
 
     def _on_OriginateResponse(self, e: ami.OriginateResponse, at: datetime) -> list[Event]:  # noqa: N802
@@ -299,6 +307,8 @@ class CallModel:
         call = self.calls.get(channel.linkedid)
         if call is None:
             return []
+        if e.uniqueid in call.held:  # a held leg that hangs up (the agent completing a transfer) gets no Unhold
+            call.hold_seconds += (at - call.held.pop(e.uniqueid)).total_seconds()
         # The origin's cause tells how the call ended; failing that the first real one (a busy far end
         # says 17 while the origin half says 0, "unknown"); "unknown" only if nothing says more.
         if e.cause and (e.uniqueid == call.origin or not call.cause) or call.cause is None:
