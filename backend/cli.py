@@ -32,7 +32,7 @@ def _fail(message: str, code: int = 2) -> int:
 # --- serve / worker / demo
 
 
-async def _serve(settings: Settings, *, with_worker: bool, banner: str | None = None) -> None:
+async def _serve(settings: Settings, *, with_worker: bool, banner: str | None = None, with_pbx: bool = False) -> None:
     import uvicorn
 
     from backend.app import create_app
@@ -47,6 +47,12 @@ async def _serve(settings: Settings, *, with_worker: bool, banner: str | None = 
     tasks = [asyncio.create_task(server.serve(), name="http")]
     if with_worker:
         tasks.append(asyncio.create_task(run_worker(ctx, stop), name="worker"))
+    if with_pbx:
+        from backend.demo import run_embedded_pbx
+
+        tasks.append(asyncio.create_task(run_embedded_pbx(ctx, stop), name="pbx"))
+    for task in tasks[1:]:
+        task.add_done_callback(_report_failure)
     if banner:
         while not server.started and not tasks[0].done():
             await asyncio.sleep(0.05)
@@ -55,6 +61,13 @@ async def _serve(settings: Settings, *, with_worker: bool, banner: str | None = 
     await tasks[0]
     stop.set()
     await asyncio.gather(*tasks[1:], return_exceptions=True)
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """A background part of the process (worker, embedded PBX) that dies says so, loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("lianluo").error("%s stopped: %r", task.get_name(), task.exception(),
+                                           exc_info=task.exception())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -144,6 +157,7 @@ async def _logins_banner(db, settings: Settings) -> str:  # type: ignore[no-unty
 
     from backend.auth.models import User
     from backend.auth.permissions import ROLE_LABELS, Role
+    from backend.demo import for_people
     from backend.orgs.scope import Scope
 
     async with db.session(scope=Scope.everything()) as session:
@@ -152,7 +166,7 @@ async def _logins_banner(db, settings: Settings) -> str:  # type: ignore[no-unty
     url = f"http://{settings.host}:{settings.port}"
     lines = [f"联络 Lianluo 已启动: {url}   (API 文档 {url}/docs)", "演示账号 (demo logins), 密码 password: "
              f"{settings.demo_password.get_secret_value()}"]
-    shown = [r for r in rows if r[0] == "admin" or r[0].endswith("_hq") or r[0].endswith("_bj")][:24]
+    shown = [r for r in rows if for_people(r[0])][:24]
     width = max(len(r[0]) for r in shown) if shown else 10
     lines += [f"  {name:<{width}}  {roles}  @ {org}" for name, roles, org in shown]
     lines.append(f"  …共 {len(rows)} 个演示账号，完整列表见 README；Ctrl+C 停止")
@@ -164,7 +178,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.port:
         settings.port = args.port
     banner = asyncio.run(_prepare_demo(settings))
-    asyncio.run(_serve(settings, with_worker=True, banner=banner))
+    asyncio.run(_serve(settings, with_worker=True, banner=banner, with_pbx=True))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -30,7 +31,9 @@ def _free_port() -> int:
 
 
 def _start(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], list[str], float]:
-    env = {**os.environ, "LIANLUO_DATA_DIR": str(data_dir), "LIANLUO_PORT": str(port)}
+    # The embedded PBX at 20× real time: a few calls a second go through the queues while the test runs.
+    env = {**os.environ, "LIANLUO_DATA_DIR": str(data_dir), "LIANLUO_PORT": str(port),
+           "LIANLUO_SIM_SPEED": "20", "LIANLUO_SIM_CALLS_PER_MINUTE": "6", "LIANLUO_WRAPUP_SECONDS": "1"}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "demo"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -101,6 +104,24 @@ async def test_given_fresh_machine_when_demo_starts_then_it_serves_logins_and_sc
             assert other.status_code == 200 and other.json() == []
             login_page = await client.get("/login")
             assert login_page.status_code == 200 and "登录" in login_page.text
+
+            # the embedded PBX: an agent logs in to a queue through the real AMI bridge …
+            joined = await client.put("/api/telephony/agents/me/queues", json={"queues": ["general-service"]},
+                                      headers=headers)
+            assert joined.status_code == 200, joined.text
+            # … and simulated callers' calls become call records, with recordings, for the head office
+            r = await client.post("/api/auth/login", json={"username": "org_manager_hq", "password": password})
+            manager = {"Authorization": f"Bearer {r.json()['token']}"}
+            records: list[dict] = []  # type: ignore[type-arg]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(c["answered"] for c in records):
+                await asyncio.sleep(0.5)
+                records = (await client.get("/api/calls", headers=manager)).json()
+            answered = [c for c in records if c["answered"]]
+            assert answered, records
+            assert answered[0]["agent_interface"].startswith("PJSIP/10") and answered[0]["talk_seconds"] > 0
+            recordings = list((tmp_path / "recordings").glob("call-*.wav"))
+            assert recordings, "the simulated PBX recorded no call"
     finally:
         _stop(proc)
 

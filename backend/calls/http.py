@@ -35,7 +35,7 @@ async def call(call_record_id: int, session: Session, principal: CallReader) -> 
 async def recording(call_record_id: int, ctx: Ctx, session: Session,
                     principal: Principal = Depends(allowed(Permission.recording_listen))) -> FileResponse:
     record = await get_call(session, call_record_id)
-    path = await recording_path(ctx.settings.recordings_dir, record)
+    path = await recording_path(ctx.settings.effective_recordings_dir, record)
     # Every play is audited; the row commits before the first byte is sent (see backend.auth.deps.Session).
     await audit(session, principal, action="recording.play", subject_type="call", subject_id=str(record.id),
                 detail={"file": record.recording_file, "call_id": record.call_id, "node": record.node})

@@ -69,10 +69,12 @@ class Settings(BaseSettings):
     )
     campaign_context: str = Field("dialer", description="Dialplan context of a campaign call's customer leg (Local/<number>@dialer).")
     agent_context: str = Field("outbound-agent", description="Dialplan context that connects the agent once a campaign customer answers.")
-    recordings_dir: Path = Field(Path("var/recordings"), description="Folder where the PBX's call recordings (MixMonitor) can be read.")
+    recordings_dir: Path | None = Field(
+        None, description="Folder where the PBX's call recordings (MixMonitor) can be read. Empty: `<data_dir>/recordings`.")
 
     # -- PBX simulator (embedded default)
     sim_calls_per_minute: float = Field(4.0, description="`demo`: simulated inbound calls per minute; 0 = no generated traffic.")
+    sim_speed: float = Field(1.0, description="`demo`: how many times faster than real time the simulated PBX runs (rings, talk).")
 
     # -- demo
     demo_seed: int = Field(20261123, description="Seed number for `lianluo seed` / `lianluo demo` data.")
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
         if v is not None and v.get_secret_value() and len(v.get_secret_value()) < 32:
             raise ValueError("LIANLUO_SECRET_KEY must be at least 32 characters")
         return v
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        return self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
 
     @property
     def effective_database_url(self) -> str:
