@@ -233,11 +233,16 @@ def _member(interface: str, paused: bool, reason: str = "") -> ami.QueueMemberSt
                                  paused_reason=reason, status=1)
 
 
-async def test_given_a_ready_agent_when_a_call_ends_then_wrapup_pauses_and_later_unpauses_them() -> None:
+def _wrapup(seconds: float, *, paused: bool = False, reason: str = "") -> tuple[AgentModel, FakeSession, WrapUp]:
+    """Agent PJSIP/1001 in one queue, as Asterisk last reported it, and the wrap-up timer under test."""
     agents = AgentModel()
-    agents.handle(_member("PJSIP/1001", False))
+    agents.handle(_member("PJSIP/1001", paused, reason))
     session = FakeSession()
-    wrapup = WrapUp(agents, 0.05, lambda: session)  # type: ignore[arg-type,return-value]
+    return agents, session, WrapUp(agents, seconds, lambda: session)  # type: ignore[arg-type,return-value]
+
+
+async def test_given_a_ready_agent_when_a_call_ends_then_wrapup_pauses_and_later_unpauses_them() -> None:
+    agents, session, wrapup = _wrapup(0.05)
     wrapup.call_ended("PJSIP/1001")
     await asyncio.sleep(0.01)
     assert session.sent == [("QueuePause", [("Interface", "PJSIP/1001"), ("Paused", "true"),
@@ -248,10 +253,7 @@ async def test_given_a_ready_agent_when_a_call_ends_then_wrapup_pauses_and_later
 
 
 async def test_given_an_agent_who_chose_another_pause_during_wrapup_then_the_timer_leaves_them_paused() -> None:
-    agents = AgentModel()
-    agents.handle(_member("PJSIP/1001", False))
-    session = FakeSession()
-    wrapup = WrapUp(agents, 0.05, lambda: session)  # type: ignore[arg-type,return-value]
+    agents, session, wrapup = _wrapup(0.05)
     wrapup.call_ended("PJSIP/1001")
     await asyncio.sleep(0.01)
     agents.handle(_member("PJSIP/1001", True, "小休"))
@@ -260,10 +262,7 @@ async def test_given_an_agent_who_chose_another_pause_during_wrapup_then_the_tim
 
 
 async def test_given_an_agent_already_paused_when_their_call_ends_then_no_wrapup() -> None:
-    agents = AgentModel()
-    agents.handle(_member("PJSIP/1001", True, "示忙"))
-    session = FakeSession()
-    wrapup = WrapUp(agents, 0.05, lambda: session)  # type: ignore[arg-type,return-value]
+    _, session, wrapup = _wrapup(0.05, paused=True, reason="示忙")
     wrapup.call_ended("PJSIP/1001")
     wrapup.call_ended("PJSIP/1999")  # not a queue agent at all
     await asyncio.sleep(0.1)
@@ -272,20 +271,14 @@ async def test_given_an_agent_already_paused_when_their_call_ends_then_no_wrapup
 
 
 async def test_given_a_reconnect_finds_an_agent_in_wrapup_then_a_new_timer_makes_them_ready() -> None:
-    agents = AgentModel()
-    agents.handle(_member("PJSIP/1001", True, WRAPUP_REASON))
-    session = FakeSession()
-    wrapup = WrapUp(agents, 0.02, lambda: session)  # type: ignore[arg-type,return-value]
+    _, session, wrapup = _wrapup(0.02, paused=True, reason=WRAPUP_REASON)
     wrapup.resumed()
     await asyncio.sleep(0.08)
     assert session.sent == [("QueuePause", [("Interface", "PJSIP/1001"), ("Paused", "false")], None)]
 
 
 async def test_given_wrapup_disabled_then_nothing_is_sent() -> None:
-    agents = AgentModel()
-    agents.handle(_member("PJSIP/1001", False))
-    session = FakeSession()
-    wrapup = WrapUp(agents, 0, lambda: session)  # type: ignore[arg-type,return-value]
+    _, session, wrapup = _wrapup(0)
     wrapup.call_ended("PJSIP/1001")
     await asyncio.sleep(0.02)
     assert session.sent == []

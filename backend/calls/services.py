@@ -6,9 +6,11 @@ The session's scope does the subtree filtering (backend.orgs.scope): a record ou
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calls.models import AgentStateRecord, CallRecord
@@ -20,18 +22,25 @@ class RecordingNotFound(NotFound):
     title, code = "录音不存在", "recording-not-found"
 
 
-async def list_calls(session: AsyncSession, q: CallQuery) -> list[CallRecord]:
-    stmt = select(CallRecord)
-    for column, value in ((CallRecord.direction, q.direction), (CallRecord.queue, q.queue),
-                          (CallRecord.agent_user_id, q.agent_user_id), (CallRecord.answered, q.answered),
-                          (CallRecord.abandoned, q.abandoned), (CallRecord.caller, q.caller),
-                          (CallRecord.node, q.node)):
+def _filtered(stmt: Select[Any], started: Any, equal: tuple[tuple[Any, object], ...],
+              since: datetime | None, until: datetime | None) -> Select[Any]:
+    """The filters both listings share: equality on the given columns, and a start-time window."""
+    for column, value in equal:
         if value is not None:
             stmt = stmt.where(column == value)
-    if q.since is not None:
-        stmt = stmt.where(CallRecord.started_at >= q.since)
-    if q.until is not None:
-        stmt = stmt.where(CallRecord.started_at < q.until)
+    if since is not None:
+        stmt = stmt.where(started >= since)
+    if until is not None:
+        stmt = stmt.where(started < until)
+    return stmt
+
+
+async def list_calls(session: AsyncSession, q: CallQuery) -> list[CallRecord]:
+    stmt = _filtered(select(CallRecord), CallRecord.started_at,
+                     ((CallRecord.direction, q.direction), (CallRecord.queue, q.queue),
+                      (CallRecord.agent_user_id, q.agent_user_id), (CallRecord.answered, q.answered),
+                      (CallRecord.abandoned, q.abandoned), (CallRecord.caller, q.caller), (CallRecord.node, q.node)),
+                     q.since, q.until)
     stmt = stmt.order_by(CallRecord.started_at.desc(), CallRecord.id.desc()).limit(q.limit).offset(q.offset)
     return list(await session.scalars(stmt))
 
@@ -44,15 +53,9 @@ async def get_call(session: AsyncSession, call_record_id: int) -> CallRecord:
 
 
 async def list_agent_states(session: AsyncSession, q: AgentStateQuery) -> list[AgentStateRecord]:
-    stmt = select(AgentStateRecord)
-    for column, value in ((AgentStateRecord.user_id, q.user_id), (AgentStateRecord.interface, q.interface),
-                          (AgentStateRecord.node, q.node)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if q.since is not None:
-        stmt = stmt.where(AgentStateRecord.started_at >= q.since)
-    if q.until is not None:
-        stmt = stmt.where(AgentStateRecord.started_at < q.until)
+    stmt = _filtered(select(AgentStateRecord), AgentStateRecord.started_at,
+                     ((AgentStateRecord.user_id, q.user_id), (AgentStateRecord.interface, q.interface),
+                      (AgentStateRecord.node, q.node)), q.since, q.until)
     stmt = stmt.order_by(AgentStateRecord.started_at.desc(), AgentStateRecord.id.desc())
     return list(await session.scalars(stmt.limit(q.limit).offset(q.offset)))
 
