@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check backend cti ivr agent_ui bench tests
+	@bash tests/setup/debian.sh
 	@required=$$(bash tests/setup/services.sh); \
 	echo "test backends: sqlite + in-process bus$${required:+, and required: $$required}"; \
 	LIANLUO_TEST_REQUIRE=$$required $(BIN)/python -m pytest $(PYTEST_ARGS)

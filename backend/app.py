@@ -12,6 +12,7 @@ from backend import health
 from backend.audit import http as audit_http
 from backend.auth import http as auth_http
 from backend.calls import http as calls_http
+from backend.calls import ivr_http
 from backend.core import problems
 from backend.core.context import AppContext
 from backend.core.middleware import BodyLimit, RequestContext
@@ -39,7 +40,7 @@ def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router,
-                   hub_ws.router, telephony_http.router, calls_http.router):
+                   hub_ws.router, telephony_http.router, ivr_http.router, calls_http.router):
         app.include_router(router)
     mount_ui(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_body_bytes)

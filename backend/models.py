@@ -2,9 +2,12 @@
 
 from backend.audit.models import AuditRecord
 from backend.auth.models import AuthSession, User, UserRole
+from backend.callbacks.models import CallbackRequest
+from backend.calls.ivr_models import IvrSessionRecord
 from backend.calls.models import AgentStateRecord, BusCursor, CallRecord
 from backend.core.db import Base
 from backend.directory.models import Claim, Customer, Policy
 from backend.orgs.models import Org
 
-__all__ = ["AgentStateRecord", "AuditRecord", "AuthSession", "Base", "BusCursor", "CallRecord", "Claim", "Customer", "Org", "Policy", "User", "UserRole"]
+__all__ = ["AgentStateRecord", "AuditRecord", "AuthSession", "Base", "BusCursor", "CallRecord", "CallbackRequest",
+           "Claim", "Customer", "IvrSessionRecord", "Org", "Policy", "User", "UserRole"]

@@ -22,7 +22,7 @@ from backend.orgs.scope import Scope
 log = logging.getLogger("lianluo.calls")
 
 CONSUMER = "call_records"
-STREAMS = ("calls", "agents")
+STREAMS = ("calls", "agents", "ivr")
 BATCH = 500
 POLL_SECONDS = 1.0
 RETRY_SECONDS = 5.0

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
+from backend.calls import ivr_recorder
 from backend.calls.models import AgentStateRecord, CallRecord
 from backend.core.events import AgentStateChanged, CallEnded, Envelope
 from backend.core.settings import Settings
@@ -95,6 +96,12 @@ class Recorder:
             return await self.call_ended(envelope, event)
         if isinstance(event, AgentStateChanged):
             return await self.agent_state(envelope, event)
+        if type(event) in ivr_recorder.MODELS:
+            model, row = ivr_recorder.MODELS[type(event)]  # type: ignore[index]
+            values = await row(self._session, envelope, event, self.node_of(envelope), await self.owners.fallback_org())
+            result = await self._session.execute(insert_ignoring_duplicates(self._session, model, "node", "bus_event_id"),
+                                                 values)
+            return bool(result.rowcount)
         return False
 
     def node_of(self, envelope: Envelope) -> str:

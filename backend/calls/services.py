@@ -22,7 +22,7 @@ class RecordingNotFound(NotFound):
     title, code = "录音不存在", "recording-not-found"
 
 
-def _filtered(stmt: Select[Any], started: Any, equal: tuple[tuple[Any, object], ...],
+def filtered(stmt: Select[Any], started: Any, equal: tuple[tuple[Any, object], ...],
               since: datetime | None, until: datetime | None) -> Select[Any]:
     """The filters both listings share: equality on the given columns, and a start-time window."""
     for column, value in equal:
@@ -36,7 +36,7 @@ def _filtered(stmt: Select[Any], started: Any, equal: tuple[tuple[Any, object], 
 
 
 async def list_calls(session: AsyncSession, q: CallQuery) -> list[CallRecord]:
-    stmt = _filtered(select(CallRecord), CallRecord.started_at,
+    stmt = filtered(select(CallRecord), CallRecord.started_at,
                      ((CallRecord.direction, q.direction), (CallRecord.queue, q.queue),
                       (CallRecord.agent_user_id, q.agent_user_id), (CallRecord.answered, q.answered),
                       (CallRecord.abandoned, q.abandoned), (CallRecord.caller, q.caller), (CallRecord.node, q.node)),
@@ -53,7 +53,7 @@ async def get_call(session: AsyncSession, call_record_id: int) -> CallRecord:
 
 
 async def list_agent_states(session: AsyncSession, q: AgentStateQuery) -> list[AgentStateRecord]:
-    stmt = _filtered(select(AgentStateRecord), AgentStateRecord.started_at,
+    stmt = filtered(select(AgentStateRecord), AgentStateRecord.started_at,
                      ((AgentStateRecord.user_id, q.user_id), (AgentStateRecord.interface, q.interface),
                       (AgentStateRecord.node, q.node)), q.since, q.until)
     stmt = stmt.order_by(AgentStateRecord.started_at.desc(), AgentStateRecord.id.desc())

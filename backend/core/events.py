@@ -377,3 +377,44 @@ class CommandResult(Event):
     ok: bool
     error: str | None = None
     call_id: str | None = None
+
+
+# --- ivr stream: what callers did in the IVR (``lianluo ivr``)
+
+
+@register
+class IvrSessionEnded(Event):
+    """One run of an IVR flow on a call, with every step (node, digits, lookups, time spent): the raw
+    material of the IVR reports (containment, where callers drop out, invalid input)."""
+
+    type: ClassVar[str] = "ivr.session_ended"
+    stream: ClassVar[str] = "ivr"
+    call_id: str  # the channel's Uniqueid: the call id the CTI uses for an inbound call
+    channel: str | None = None
+    caller: str | None = None
+    dialled: str | None = None
+    flow: str
+    outcome: str  # queued | transferred | callback | self_service | hung_up | caller_hung_up | error
+    service: str | None = None  # what the caller chose: 报案 投诉 咨询 保单查询 人工
+    queue: str | None = None
+    priority: int | None = None
+    customer_id: int | None = None
+    variables: dict[str, str] = {}  # channel variables the flow set
+    path: tuple[dict[str, Any], ...] = ()
+    started_at: datetime
+    ended_at: datetime
+
+
+@register
+class CallbackRequested(Event):
+    """A caller asked to be called back (out of hours, or by choice): a task for the campaign dialer."""
+
+    type: ClassVar[str] = "ivr.callback_requested"
+    stream: ClassVar[str] = "ivr"
+    call_id: str
+    phone: str | None
+    service: str
+    flow: str
+    customer_id: int | None = None
+    requested_at: datetime
+    due_at: datetime  # the next time agents are there to call (business hours, holidays)

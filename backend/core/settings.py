@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     ami_secret: SecretStr = Field(SecretStr("cti-secret"), description="AMI secret.")
     agi_host: str = Field("127.0.0.1", description="Address the FastAGI server listens on.")
     agi_port: int = Field(4573, description="Port the FastAGI server listens on.")
+    ivr_flows_dir: Path | None = Field(None, description="Extra folder of IVR flow files (YAML); a flow here replaces the shipped one of the same name.")
+    ivr_prompts_dir: Path | None = Field(
+        None, description="Where `lianluo ivr prompts` writes prompt audio (Asterisk's sounds/lianluo). Empty: `<data_dir>/prompts`.")
+    ivr_command_timeout_seconds: float = Field(5.0, description="How long the IVR waits for Asterisk's reply to an AGI command, beyond the command's own wait for digits.")
     wrapup_seconds: int = Field(30, description="After-call work (话后处理): seconds an agent stays paused after each call; 0 = none.")
     cti_command_timeout_seconds: float = Field(5.0, description="How long the backend waits for the PBX node's answer to a command.")
     cti_org_code: str = Field("", description="Org (code) whose subtree sees calls no agent answered. Empty: the root (总公司).")
@@ -92,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def effective_recordings_dir(self) -> Path:
         return self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
+
+    @property
+    def effective_prompts_dir(self) -> Path:
+        return self.ivr_prompts_dir if self.ivr_prompts_dir is not None else self.data_dir / "prompts"
 
     @property
     def effective_database_url(self) -> str:

@@ -15,13 +15,24 @@ if TYPE_CHECKING:
     from cti.simulator.flows import Dialplan
 
 
+def _priority(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
 async def queue_app(dp: Dialplan, ch: Channel, queue: Queue) -> None:
     """Queue(): join, ring members per strategy until one answers, the caller leaves, or max wait."""
     pbx, clock, queues = dp.pbx, dp.pbx.clock, dp.queues
     for var in ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "QUEUEWAIT", "QUEUEWAIT_MS"):
         pbx.set_var(ch, var, "")
     pbx.device_state(f"Queue:{queue.name}", "RINGING")
-    queue.callers.append(ch)
+    # app_queue: a caller with a higher QUEUE_PRIO goes ahead of every caller with a lower one.
+    priority = _priority(pbx.get_var(ch, "QUEUE_PRIO"))
+    ahead = next((i for i, other in enumerate(queue.callers) if _priority(pbx.get_var(other, "QUEUE_PRIO")) < priority),
+                 len(queue.callers))
+    queue.callers.insert(ahead, ch)
     joined = clock.now()
     pbx.ch_event("QueueCallerJoin", ch, ("Queue", queue.name), ("Position", str(queue.callers.index(ch) + 1)),
                  ("Count", str(len(queue.callers))))

@@ -66,6 +66,13 @@ async def _context(dp: Dialplan, ch: Channel, step: Callable[..., None]) -> bool
         pbx.set_var(ch, "IVR_QUEUE", "")
         step("AGI", dp.config.agi or "")
         await dp.agi(ch, dp.config.agi)
+        if ch.hup.is_set():  # the IVR ended the call itself (self-service done, callback booked)
+            return False
+        target = ch.vars.get("IVR_TRANSFER", "")
+        step("GotoIf", f'$["{target}" != ""]?transfer,{target},1')
+        if target:
+            pbx.goto(ch, "transfer", target, 1)
+            return True
         name = ch.vars.get("IVR_QUEUE", "")
         step("GotoIf", f'$["{name}" = ""]?fallback')
         queue = dp.queues.queues.get(dp.pick_queue(name)) if name else None

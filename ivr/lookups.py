@@ -1,0 +1,103 @@
+"""The IVR's view of the platform's data (``IvrServices`` on the database and the bus).
+
+The IVR acts for no user: it reads across the whole org tree, and only what a flow needs, as plain
+facts. It writes nothing itself (the backend owns the database): a callback request goes out as an
+event, which the backend's consumer turns into a row.
+
+Repeat complainant: the caller chose 投诉 in the IVR within the window (``ivr_sessions``). When
+complaint tickets exist, complaints on record will count too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+
+from backend.calls.ivr_models import IvrSessionRecord
+from backend.core.bus import Bus
+from backend.core.clock import Clock
+from backend.core.db import Database
+from backend.core.events import CallbackRequested
+from backend.directory.identity import normalise_phone
+from backend.directory.models import Customer, Policy
+from backend.orgs.scope import Scope
+from ivr.flows.services import CustomerFacts, PolicyFacts
+
+IN_FORCE = frozenset({"in_force", "cooling_off"})
+COMPLAINT = "投诉"
+
+
+def _phone(raw: str) -> str | None:
+    try:
+        return normalise_phone(raw)
+    except ValueError:
+        return None
+
+
+class DatabaseServices:
+    def __init__(self, db: Database, bus: Bus, clock: Clock, *, node: str,
+                 next_opening: Callable[[datetime], datetime]) -> None:
+        self.db, self.bus, self.clock, self.node = db, bus, clock, node
+        self._next_opening = next_opening
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def customer_by_phone(self, phone: str) -> CustomerFacts | None:
+        number = _phone(phone)
+        if number is None:
+            return None
+        async with self.db.session(scope=Scope.everything()) as session:
+            customer = await session.scalar(
+                select(Customer).where(or_(Customer.mobile == number, Customer.phone == number))
+                .order_by(Customer.updated_at.desc(), Customer.id.desc()).limit(1))
+        if customer is None:
+            return None
+        return CustomerFacts(customer_id=customer.id, org_id=customer.org_id, level=customer.level,
+                             risk_flags=tuple(customer.risk_flags or ()))
+
+    async def _policy(self, *where) -> PolicyFacts | None:  # type: ignore[no-untyped-def]
+        async with self.db.session(scope=Scope.everything()) as session:
+            row = (await session.execute(
+                select(Policy, Customer.id_number).join(Customer, Customer.id == Policy.holder_id).where(*where)
+                # of several (a plate moves from policy to policy), the one in force and newest
+                .order_by((Policy.status.in_(IN_FORCE)).desc(), Policy.effective_date.desc()).limit(1))).first()
+        if row is None:
+            return None
+        policy, id_number = row
+        return PolicyFacts(
+            policy_id=policy.id, policy_number=policy.policy_number, customer_id=policy.holder_id,
+            org_id=policy.org_id, line=policy.line, product_name=policy.product_name, status=policy.status,
+            in_force=policy.status in IN_FORCE, holder_id_last4=id_number[-4:].upper() if id_number else None,
+            next_premium_date=policy.next_premium_date,
+            next_premium_amount=Decimal(policy.premium) if policy.next_premium_date else None,
+            plate_number=policy.plate_number)
+
+    async def policy_by_number(self, policy_number: str) -> PolicyFacts | None:
+        return await self._policy(Policy.policy_number == policy_number.strip().upper())
+
+    async def policy_by_plate(self, plate: str) -> PolicyFacts | None:
+        return await self._policy(Policy.plate_number == plate.strip().upper())
+
+    async def repeat_complainant(self, phone: str, *, days: int) -> bool:
+        number = _phone(phone)
+        if number is None:
+            return False
+        since = self.now() - timedelta(days=days)
+        async with self.db.session(scope=Scope.everything()) as session:
+            found = await session.scalar(
+                select(IvrSessionRecord.id).where(IvrSessionRecord.caller == number,
+                                                  IvrSessionRecord.service == COMPLAINT,
+                                                  IvrSessionRecord.started_at >= since).limit(1))
+        return found is not None
+
+    async def record_callback(self, *, phone: str | None, service: str, call_id: str, flow: str) -> None:
+        customer = await self.customer_by_phone(phone) if phone else None
+        now = self.now()
+        await self.bus.publish(CallbackRequested(
+            call_id=call_id, phone=_phone(phone) if phone else None, service=service, flow=flow,
+            customer_id=customer.customer_id if customer else None, requested_at=now,
+            due_at=self._next_opening(now)), node=self.node)
