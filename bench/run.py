@@ -8,7 +8,7 @@ import importlib
 import logging
 
 BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse",
-              "cti_pipeline": "bench.cti_pipeline"}
+              "cti_pipeline": "bench.cti_pipeline", "ivr_agi": "bench.ivr_agi"}
 
 
 def main() -> None:
