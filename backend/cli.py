@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from datetime import date
+from pathlib import Path
 
 from backend.core.logging import configure as configure_logging
 from backend.core.settings import Settings
@@ -98,11 +99,6 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _unbuilt(part: str) -> int:
-    return _fail(f"「{part}」尚未包含在此版本中（{part} is not part of this release yet）; "
-                 "`lianluo demo` and `lianluo serve` run what exists today.", code=3)
-
-
 async def _cti(settings: Settings) -> int:
     from backend.core.context import AppContext
     from cti.ami.client import LoginFailed
@@ -127,8 +123,56 @@ def cmd_cti(_args: argparse.Namespace) -> int:
     return asyncio.run(_cti(_settings()))
 
 
-def cmd_ivr(_args: argparse.Namespace) -> int:
-    return _unbuilt("ivr")
+async def _ivr(settings: Settings) -> int:
+    from backend.core.context import AppContext
+    from ivr.flows.loader import FlowRegistryError
+    from ivr.service import Ivr
+
+    ctx = AppContext.from_settings(settings)
+    try:
+        ivr = Ivr(ctx)
+    except FlowRegistryError as exc:
+        await ctx.close()
+        return _fail(f"IVR flows refused, not starting:\n{exc}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, ivr.reload)
+    try:
+        await ivr.start()
+        await stop.wait()
+        await ivr.stop()
+    finally:
+        await ctx.close()
+    return 0
+
+
+def cmd_ivr(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if args.action == "check":
+        from ivr.flows.loader import FlowRegistryError
+        from ivr.service import load_registry
+
+        try:
+            registry = load_registry(settings)
+        except FlowRegistryError as exc:
+            return _fail(str(exc))
+        print(f"flows OK: {', '.join(registry.names())}")
+        return 0
+    if args.action == "prompts":
+        from ivr.prompts.catalog import PromptCatalog
+        from ivr.prompts.generate import PromptGenerationFailed, PromptToolMissing, generate_prompts
+
+        out = args.out or settings.effective_prompts_dir
+        try:
+            report = asyncio.run(generate_prompts(PromptCatalog.load(), out, formats=("wav", "ulaw")))
+        except (PromptToolMissing, PromptGenerationFailed) as exc:
+            return _fail(str(exc))
+        print(f"提示音 prompts in {out}: {len(report.generated)} generated, {len(report.up_to_date)} up to date, "
+              f"{len(report.kept_recordings)} recordings of your own kept")
+        return 0
+    return asyncio.run(_ivr(settings))
 
 
 async def _prepare_demo(settings: Settings) -> str:
@@ -272,7 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cti", help="run the Asterisk AMI bridge (one per Asterisk node)")
     p.set_defaults(func=cmd_cti)
-    p = sub.add_parser("ivr", help="run the FastAGI IVR server")
+    p = sub.add_parser("ivr", help="run the FastAGI IVR server; or check its flows, or generate its prompts")
+    p.add_argument("action", nargs="?", default="serve", choices=["serve", "check", "prompts"],
+                   help="serve (default; SIGHUP reloads flows), check (validate the flow files), "
+                        "prompts (speak the prompt texts into 8 kHz audio with espeak-ng and sox)")
+    p.add_argument("--out", type=Path, help="prompts: output folder (default LIANLUO_IVR_PROMPTS_DIR)")
     p.set_defaults(func=cmd_ivr)
     p = sub.add_parser("worker", help="run background jobs (timers, notifications, housekeeping)")
     p.set_defaults(func=cmd_worker)

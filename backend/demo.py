@@ -1,5 +1,6 @@
-"""The embedded telephony of ``lianluo demo``: the PBX simulator on loopback, and the CTI bridge
-talking to it over real AMI, exactly as ``lianluo cti`` talks to an Asterisk node.
+"""The embedded telephony of ``lianluo demo``: the PBX simulator on loopback, the CTI bridge talking
+to it over real AMI exactly as ``lianluo cti`` talks to an Asterisk node, and the IVR it hands each
+inbound call to over real FastAGI, as ``lianluo ivr`` serves Asterisk.
 
 The simulator's phones are the seeded users' phones (``User.phone_interface``). The accounts the demo
 banner offers (``*_hq``, ``*_bj``) are left for people: their phones ring and auto-answer, but they
@@ -22,6 +23,7 @@ from backend.orgs.scope import Scope
 from cti.ami.client import AmiSettings
 from cti.bridge import CtiBridge
 from cti.simulator import AgentSpec, PbxSimulator, SimConfig
+from ivr.service import Ivr
 
 log = logging.getLogger("lianluo.demo")
 
@@ -50,19 +52,24 @@ async def run_embedded_pbx(ctx: AppContext, stop: asyncio.Event) -> None:
     phones, callers = await _phones_and_callers(ctx)
     recordings = settings.effective_recordings_dir
     recordings.mkdir(parents=True, exist_ok=True)
+    # A free loopback port (no clash with a real IVR on 4573); open all hours, as visitors come at any hour.
+    ivr = Ivr(ctx, port=0, always_open=True)
+    agi_port = await ivr.start()
     simulator = PbxSimulator(SimConfig(
         port=0, speed=settings.sim_speed, username=settings.ami_username,
-        # No FastAGI IVR runs in this release (`lianluo ivr` is the next capability): without an AGI step
-        # callers go where the dialplan sends them when the IVR cannot be reached, the fallback queue.
-        secret=settings.ami_secret.get_secret_value(), agi=None, recordings=recordings, agents=phones))
+        secret=settings.ami_secret.get_secret_value(), agi=f"agi://127.0.0.1:{agi_port}/default",
+        recordings=recordings, agents=phones, sounds=ivr.prompts.spoken_seconds()))
     port = await simulator.start()
     log.info("PBX simulator on 127.0.0.1:%d with %d phones; %.1f calls/min", port, len(phones),
              settings.sim_calls_per_minute)
     bridge = CtiBridge(settings, ctx.bus, ctx.clock, ami=AmiSettings(
         host="127.0.0.1", port=port, username=settings.ami_username, secret=settings.ami_secret.get_secret_value()))
     if settings.sim_calls_per_minute > 0 and callers:
-        simulator.start_traffic(settings.sim_calls_per_minute, callers)
+        # The main menu's choices that need no more keys (投诉, 咨询, 人工), pressed once the welcome has
+        # played and the menu is being read out.
+        simulator.start_traffic(settings.sim_calls_per_minute, callers, keys=("2", "3", "0"), gap=(9.0, 14.0))
     try:
         await bridge.run(stop)
     finally:
         await simulator.stop()
+        await ivr.stop()

@@ -6,8 +6,9 @@ from the moment a client writes a digit reply to the moment it receives the next
 caller waits for the IVR to react). Goal: p99 < 20 ms with 500 concurrent calls on a 2-core machine.
 
 The clients run in a child process (``python -m bench.ivr_agi --client-port …``) so that their own work does
-not eat the server's event loop. The handler defaults to an in-file flow of 11 commands with 3 digit inputs;
-``--handler module:function`` (or ``main(args, handler=…)``) points it at another flow.
+not eat the server's event loop. The handler defaults to the shipped default flow (``bench.ivr_default_flow``);
+``--handler module:function`` (or ``main(args, handler=…)``) points it at another, e.g. the fixed 11-command
+``bench.ivr_agi:demo_flow``.
 """
 
 from __future__ import annotations
@@ -139,7 +140,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls-per-client", type=int, default=3, help="calls each client runs in turn")
     parser.add_argument("--think-ms", type=float, default=300.0,
                         help="mean time a caller takes to press digits (a second run uses 0: saturation)")
-    parser.add_argument("--handler", default="", help="module:function of the call handler (default: demo)")
+    parser.add_argument("--handler", default="bench.ivr_default_flow:handle",
+                        help="module:function of the call handler (default: the shipped default flow; "
+                             "bench.ivr_agi:demo_flow is a fixed 11-command dialogue)")
     parser.add_argument("--in-process", action="store_true", help="run the clients in the server's process")
 
 

@@ -10,6 +10,7 @@ complaint tickets exist, complaints on record will count too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,9 @@ from backend.orgs.scope import Scope
 from ivr.flows.services import CustomerFacts, PolicyFacts
 
 IN_FORCE = frozenset({"in_force", "cooling_off"})
+# Fewer digits than this match too many numbers to be worth a query.
+MIN_POLICY_DIGITS = 6
+MIN_PLATE_DIGITS = 4
 COMPLAINT = "投诉"
 
 
@@ -59,15 +63,16 @@ class DatabaseServices:
         return CustomerFacts(customer_id=customer.id, org_id=customer.org_id, level=customer.level,
                              risk_flags=tuple(customer.risk_flags or ()))
 
-    async def _policy(self, *where) -> PolicyFacts | None:  # type: ignore[no-untyped-def]
+    async def _policy(self, *where, keep: Callable[[Policy], bool] = lambda _: True) -> PolicyFacts | None:  # type: ignore[no-untyped-def]
         async with self.db.session(scope=Scope.everything()) as session:
-            row = (await session.execute(
+            rows = (await session.execute(
                 select(Policy, Customer.id_number).join(Customer, Customer.id == Policy.holder_id).where(*where)
-                # of several (a plate moves from policy to policy), the one in force and newest
-                .order_by((Policy.status.in_(IN_FORCE)).desc(), Policy.effective_date.desc()).limit(1))).first()
-        if row is None:
-            return None
-        policy, id_number = row
+                # of several (a plate moves from policy to policy), the one in force and newest first
+                .order_by((Policy.status.in_(IN_FORCE)).desc(), Policy.effective_date.desc()).limit(5))).all()
+        rows = [r for r in rows if keep(r[0])]
+        if not rows or len({r[0].holder_id for r in rows}) > 1:
+            return None  # nothing, or the digits fit several people's policies: better no answer than a wrong one
+        policy, id_number = rows[0]
         return PolicyFacts(
             policy_id=policy.id, policy_number=policy.policy_number, customer_id=policy.holder_id,
             org_id=policy.org_id, line=policy.line, product_name=policy.product_name, status=policy.status,
@@ -77,10 +82,24 @@ class DatabaseServices:
             plate_number=policy.plate_number)
 
     async def policy_by_number(self, policy_number: str) -> PolicyFacts | None:
-        return await self._policy(Policy.policy_number == policy_number.strip().upper())
+        """The number as printed (``PDAA2026…``), or as a keypad can enter it: its digits, without the
+        letter prefix."""
+        number = policy_number.strip().upper()
+        if not number.isdigit():
+            return await self._policy(Policy.policy_number == number)
+        if len(number) < MIN_POLICY_DIGITS:
+            return None
+        return await self._policy(Policy.policy_number.like(f"%{number}"),
+                                  keep=lambda p: re.fullmatch(rf"[A-Z]*{number}", p.policy_number) is not None)
 
     async def policy_by_plate(self, plate: str) -> PolicyFacts | None:
-        return await self._policy(Policy.plate_number == plate.strip().upper())
+        """The whole plate (京A12345), or the digits at its end as a keypad can enter them."""
+        value = plate.strip().upper()
+        if not value.isdigit():
+            return await self._policy(Policy.plate_number == value)
+        if len(value) < MIN_PLATE_DIGITS:
+            return None
+        return await self._policy(Policy.plate_number.like(f"%{value}"))
 
     async def repeat_complainant(self, phone: str, *, days: int) -> bool:
         number = _phone(phone)

@@ -32,10 +32,60 @@ def test_given_each_subcommand_when_asked_for_help_then_it_explains_itself(comma
     assert "usage: lianluo" in capsys.readouterr().out
 
 
-def test_given_part_not_in_this_release_when_started_then_clear_message_and_nonzero(tmp_path: Path) -> None:
-    r = _run(["ivr"], {"LIANLUO_DATA_DIR": str(tmp_path)})
-    assert r.returncode == 3
-    assert "ivr" in r.stderr and "not part of this release" in r.stderr
+BROKEN_FLOW = """\
+name: night
+start: hello
+nodes:
+  hello:
+    type: play
+    prompts: [welcome]
+    next: nowhere
+"""
+
+
+@pytest.mark.parametrize("action", [["ivr"], ["ivr", "check"]])
+def test_given_a_broken_flow_file_when_the_ivr_starts_then_it_refuses_naming_file_node_and_problem(
+        tmp_path: Path, action: list[str]) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "night.yaml").write_text(BROKEN_FLOW)
+    r = _run(action, {"LIANLUO_DATA_DIR": str(tmp_path), "LIANLUO_IVR_FLOWS_DIR": str(flows),
+                      "LIANLUO_AGI_PORT": "0"})
+    assert r.returncode == 2, r.stderr
+    assert "night.yaml" in r.stderr and "'hello'" in r.stderr and "nowhere" in r.stderr
+
+
+def test_given_good_flows_when_checked_then_they_are_listed(tmp_path: Path) -> None:
+    r = _run(["ivr", "check"], {"LIANLUO_DATA_DIR": str(tmp_path)})
+    assert r.returncode == 0 and "default" in r.stdout
+
+
+async def test_given_the_ivr_running_when_asterisk_asks_for_an_unknown_flow_then_the_call_is_handed_back(
+        tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LIANLUO_DATA_DIR": str(tmp_path), "LIANLUO_AGI_PORT": str(port)}
+    assert _run(["db", "upgrade"], {"LIANLUO_DATA_DIR": str(tmp_path)}).returncode == 0
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend.cli", "ivr", env=env,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        writer.write(b"agi_network: yes\nagi_network_script: nosuch\nagi_uniqueid: 1795.1\n\n")
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # nothing asked: the dialplan carries on
+        writer.close()
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0
+    assert b"nosuch" in err and b"does not exist" in err
 
 
 async def test_given_wrong_ami_secret_when_cti_starts_then_it_exits_naming_the_settings(tmp_path: Path) -> None:

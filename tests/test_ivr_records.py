@@ -52,6 +52,22 @@ async def test_given_a_policy_number_when_looked_up_then_status_and_holder_id_di
     assert facts.holder_id_last4 == customer.id_number[-4:].upper()  # type: ignore[index]
     assert facts.in_force == (policy.status in ("in_force", "cooling_off"))
     assert await _services(stack, "pbx1").policy_by_number("NO-SUCH-POLICY") is None
+    # what a keypad can enter: the digits, without the letter prefix
+    digits = "".join(c for c in policy.policy_number if c.isdigit())
+    by_digits = await _services(stack, "pbx1").policy_by_number(digits)
+    assert by_digits is not None and by_digits.policy_id == policy.id
+    assert await _services(stack, "pbx1").policy_by_number(digits[:4]) is None  # too short to mean one policy
+
+
+async def test_given_plate_digits_when_looked_up_then_only_an_unambiguous_plate_is_found(stack: Stack) -> None:
+    async with stack.ctx.db.session(scope=Scope.everything()) as s:
+        plates = list(await s.scalars(select(Policy.plate_number).where(Policy.plate_number.is_not(None))))
+    ends = [p[-5:] for p in plates]  # type: ignore[index]
+    unique = next(p for p, end in zip(plates, ends, strict=True) if end.isdigit() and ends.count(end) == 1)
+    found = await _services(stack, "pbx1").policy_by_plate(unique[-5:])  # type: ignore[index]
+    assert found is not None and found.plate_number == unique
+    assert (await _services(stack, "pbx1").policy_by_plate(unique)).plate_number == unique  # type: ignore[union-attr]
+    assert await _services(stack, "pbx1").policy_by_plate("12") is None
 
 
 async def test_given_complaint_calls_within_the_window_when_checked_then_the_caller_is_a_repeat_complainant(

@@ -82,17 +82,23 @@ async def _execute(pbx: Pbx, ch: Channel, command: str) -> tuple[str, str, str]:
             pbx.set_state(ch, 6)
         return "200 result=0", *ok
     if verb.startswith("STREAM FILE"):
-        length = SOUNDS.get(words[2] if len(words) > 2 else "")
+        length = _length(pbx, words[2] if len(words) > 2 else "")
         if length is None:
             return "200 result=-1 endpos=0", "-1", "Failure"
-        await pbx.clock.sleep(length)
+        # A key among the escape digits stops the playback; result is its ASCII code (Asterisk's rule).
+        pressed = await _play(pbx, ch, length, words[3] if len(words) > 3 else "")
         pbx.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
+        if pressed is not None:
+            return f"200 result={ord(pressed)} endpos={int(length * 4000)}", *ok
         return f"200 result=0 endpos={int(length * 8000)}", *ok
     if verb.startswith("GET DATA"):
         timeout = float(words[3]) / 1000 if len(words) > 3 else 5.0
         limit = int(words[4]) if len(words) > 4 else 1024
-        await pbx.clock.sleep(SOUNDS.get(words[2] if len(words) > 2 else "", 0.0))
-        digits, timed_out = await _collect(pbx, ch, timeout, limit)
+        # Keys pressed while the prompt plays stop it and count, as on a real PBX.
+        first = await _play(pbx, ch, _length(pbx, words[2] if len(words) > 2 else "") or 0.0, "0123456789*#")
+        if first == "#":
+            return "200 result=", *ok
+        digits, timed_out = await _collect(pbx, ch, timeout, limit, first or "")
         return (f"200 result={digits} (timeout)" if timed_out else f"200 result={digits}"), *ok
     if verb.startswith("SET VARIABLE") and len(words) >= 4:
         pbx.set_var(ch, words[2], words[3])
@@ -113,9 +119,32 @@ async def _execute(pbx: Pbx, ch: Channel, command: str) -> tuple[str, str, str]:
     return "510 Invalid or unknown command", "510", "Invalid or unknown command"
 
 
-async def _collect(pbx: Pbx, ch: Channel, timeout: float, limit: int) -> tuple[str, bool]:
+def _length(pbx: Pbx, name: str) -> float | None:
+    return pbx.sounds.get(name, SOUNDS.get(name))
+
+
+async def _play(pbx: Pbx, ch: Channel, length: float, escape: str) -> str | None:
+    """Play for ``length`` seconds; the first key among ``escape`` pressed meanwhile stops it."""
+    if not escape or length <= 0:
+        await pbx.clock.sleep(length)
+        return None
+    ch.reading_dtmf = True
+    try:
+        deadline = asyncio.get_running_loop().time() + pbx.clock.real(length)
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                digit = await asyncio.wait_for(ch.dtmf.get(), left)
+            except TimeoutError:
+                return None
+            if digit in escape:
+                return digit
+        return None
+    finally:
+        ch.reading_dtmf = False
+
+
+async def _collect(pbx: Pbx, ch: Channel, timeout: float, limit: int, digits: str = "") -> tuple[str, bool]:
     """Digits until ``#``, ``limit`` digits, or ``timeout`` seconds without a key."""
-    digits = ""
     ch.reading_dtmf = True
     try:
         while len(digits) < limit:

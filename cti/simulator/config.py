@@ -51,6 +51,7 @@ class SimConfig:
     trunk: str = "operator"
     bad_login_delay: float = 1.0  # simulated seconds before "Authentication failed"
     version: str = "22.10.1"
+    sounds: dict[str, float] = field(default_factory=dict)  # extra sound files (name → seconds), e.g. IVR prompts
 
     def __post_init__(self) -> None:
         try:

@@ -93,6 +93,7 @@ class Pbx:
         self._seq: dict[str, itertools.count[int]] = {}
         # Called after a channel's Hangup event (recordings end there); kept across restarts, unlike listeners.
         self.hangup_hooks: list[Callable[[Channel], None]] = []
+        self.sounds: dict[str, float] = {}  # sound files this PBX has beyond its own (the IVR's prompts), seconds
 
     def reset(self) -> None:
         """A restart: nothing survives, counters start again."""

@@ -23,6 +23,7 @@ class PbxSimulator:
         self.config = config or SimConfig()
         self.clock = SimClock(self.config.speed)
         self.pbx = Pbx(self.clock)
+        self.pbx.sounds.update(self.config.sounds)
         self.queues = Queues(self.pbx)
         self.queues.load(self.config.queues, self.config.agents)
         self.recorder = Recorder(self.config.recordings, self.pbx)
@@ -95,22 +96,24 @@ class PbxSimulator:
     # --- demo traffic
 
     def start_traffic(self, calls_per_minute: float, callers: Sequence[str], *,
-                      keys: Sequence[str] = ("1", "2", "3"), stay: tuple[float, float] = (30.0, 120.0)) -> None:
+                      keys: Sequence[str] = ("1", "2", "3"), stay: tuple[float, float] = (30.0, 120.0),
+                      gap: tuple[float, float] = (1.0, 3.0)) -> None:
         """Poisson arrivals of inbound calls from ``callers`` (so screen pops find real customers)."""
         self.stop_traffic()
-        self._traffic = asyncio.create_task(self._generate(calls_per_minute, list(callers), list(keys), stay))
+        self._traffic = asyncio.create_task(self._generate(calls_per_minute, list(callers), list(keys), stay, gap))
 
     def stop_traffic(self) -> None:
         if self._traffic is not None:
             self._traffic.cancel()
             self._traffic = None
 
-    async def _generate(self, cpm: float, callers: list[str], keys: list[str], stay: tuple[float, float]) -> None:
+    async def _generate(self, cpm: float, callers: list[str], keys: list[str], stay: tuple[float, float],
+                        gap: tuple[float, float]) -> None:
         while True:
             await self.clock.sleep(random.expovariate(cpm / 60.0))
             try:
                 await self.inbound_call(random.choice(callers), keys=[random.choice(keys)],
-                                        gap=random.uniform(1.0, 3.0), stay=random.uniform(*stay))
+                                        gap=random.uniform(*gap), stay=random.uniform(*stay))
             except Exception:  # one bad call must not stop the demo's traffic
                 log.exception("simulated call failed")
 
