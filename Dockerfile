@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# espeak-ng and sox: `lianluo ivr prompts` turns the prompt texts into the audio Asterisk plays.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/*
+
 # Only what the package build and the running processes read: .git, .venv and tests stay out.
 COPY pyproject.toml README.md ./
 COPY backend ./backend
