@@ -141,3 +141,16 @@ async def test_given_a_call_out_of_hours_when_the_caller_asks_for_a_callback_the
     assert [(c.phone, c.service) for c in services.callbacks] == [(CALLER, "咨询")]
     [session] = await _wait_published(server, 1)
     assert session.outcome == "callback"
+
+
+async def test_given_a_caller_pressing_0_then_any_agent(ivr) -> None:  # type: ignore[no-untyped-def]
+    server, _ = ivr
+    variables = await _call(server, ["0"])
+    assert (variables["IVR_CHOICE"], variables["IVR_QUEUE"]) == ("0", "general-service")
+
+
+async def test_given_a_vip_customer_asking_for_a_person_then_the_vip_queue_first(ivr) -> None:  # type: ignore[no-untyped-def]
+    server, services = ivr
+    services.customers[CALLER] = customer(level="vip")
+    variables = await _call(server, ["3"])
+    assert variables["IVR_QUEUE"] == "vip" and variables["IVR_VIP"] == "1" and int(variables["QUEUE_PRIO"]) == 10

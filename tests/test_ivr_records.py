@@ -133,3 +133,27 @@ async def test_given_an_out_of_hours_callback_when_recorded_then_a_pending_reque
     assert listed.status_code == 200 and any(c["call_id"] == f"{node}.5" for c in listed.json())
     assert (await stack.get(stack.users[(Role.campaign_manager, "hq")], "/api/callback-requests",
                             params={"status": "bogus"})).status_code == 422
+
+
+async def test_given_a_call_that_went_through_the_ivr_when_its_record_is_read_then_the_ivr_path_comes_with_it(
+        stack: Stack) -> None:
+    from backend.calls.models import CallRecord
+    from backend.core.events import CallEnded
+
+    node = f"pbx-{uuid.uuid4().hex[:6]}"
+    call_id = f"{node}.77"
+    await stack.ctx.bus.publish(IvrSessionEnded(
+        call_id=call_id, caller="13912345678", flow="default", outcome="queued", service="咨询",
+        queue="consultation", path=({"node": "welcome", "type": "play"}, {"node": "main_menu", "type": "menu"}),
+        started_at=NOW, ended_at=NOW + timedelta(seconds=12)), node=node)
+    await stack.ctx.bus.publish(CallEnded(
+        call_id=call_id, direction="inbound", caller="13912345678", answered=False, abandoned=True,
+        queue="consultation", duration_seconds=40.0, started_at=NOW, ended_at=NOW + timedelta(seconds=40)), node=node)
+    await consume_once(stack.ctx)
+    async with stack.ctx.db.session(scope=Scope.everything()) as s:
+        record_id = await s.scalar(select(CallRecord.id).where(CallRecord.node == node))
+    r = await stack.get(stack.users[(Role.auditor, "hq")], f"/api/calls/{record_id}")
+    assert r.status_code == 200, r.text
+    [path] = r.json()["ivr_sessions"]
+    assert path["service"] == "咨询" and [s["node"] for s in path["path"]] == ["welcome", "main_menu"]
+    assert path["caller"] == "13912345678"  # the auditor sees numbers in clear (audited)

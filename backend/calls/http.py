@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
+from sqlalchemy import select
 
 from backend.audit.pii import present
 from backend.audit.services import record as audit
 from backend.auth.deps import Ctx, Session, allowed
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.calls.schemas import AgentStateOut, AgentStateQuery, CallOut, CallQuery
+from backend.calls.ivr_models import IvrSessionRecord
+from backend.calls.schemas import AgentStateOut, AgentStateQuery, CallDetailOut, CallOut, CallQuery, IvrSessionOut
 from backend.calls.services import get_call, list_agent_states, list_calls, recording_path
 
 router = APIRouter(prefix="/api", tags=["calls"])
@@ -25,9 +27,15 @@ async def calls(session: Session, principal: CallReader, query: Annotated[CallQu
     return await present([CallOut.of(r) for r in await list_calls(session, query)], principal, session)
 
 
-@router.get("/calls/{call_record_id}", response_model=CallOut, summary="通话记录详情")
-async def call(call_record_id: int, session: Session, principal: CallReader) -> CallOut:
-    return await present(CallOut.of(await get_call(session, call_record_id)), principal, session)
+@router.get("/calls/{call_record_id}", response_model=CallDetailOut, summary="通话记录详情（含 IVR 路径）")
+async def call(call_record_id: int, session: Session, principal: CallReader) -> CallDetailOut:
+    record = await get_call(session, call_record_id)
+    paths = await session.scalars(select(IvrSessionRecord).where(
+        IvrSessionRecord.node == record.node, IvrSessionRecord.call_id == record.call_id)
+        .order_by(IvrSessionRecord.started_at))
+    detail = CallDetailOut(**CallOut.of(record).model_dump(),
+                           ivr_sessions=[IvrSessionOut.model_validate(p) for p in paths])
+    return await present(detail, principal, session)
 
 
 @router.get("/calls/{call_record_id}/recording", response_class=FileResponse, summary="播放通话录音（WAV）",

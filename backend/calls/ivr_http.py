@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.callbacks.models import CallbackRequest, CallbackStatus
 from backend.calls.ivr_models import IvrSessionRecord
+from backend.calls.schemas import IvrSessionOut
 from backend.calls.services import filtered
 
 router = APIRouter(prefix="/api", tags=["ivr"])
@@ -32,29 +33,6 @@ class IvrSessionQuery(BaseModel):
     until: datetime | None = None
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=100_000)
-
-
-class IvrSessionOut(BaseModel):
-    __pii_subject__ = "ivr_session"
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    org_id: int
-    node: str
-    call_id: str
-    flow: str
-    outcome: str
-    service: str | None
-    queue: str | None
-    priority: int | None
-    caller: Phone | None = None
-    customer_id: int | None
-    variables: dict[str, str]
-    path: list[dict[str, Any]]
-    steps: int
-    started_at: datetime
-    ended_at: datetime
-    duration_seconds: float
 
 
 class CallbackQuery(BaseModel):

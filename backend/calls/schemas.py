@@ -4,7 +4,7 @@ backend.audit.pii unless the reader holds ``pii.unmask``."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,3 +105,32 @@ class AgentStateOut(BaseModel):
     @classmethod
     def of(cls, r: AgentStateRecord) -> AgentStateOut:
         return cls.model_validate(r)
+
+
+class IvrSessionOut(BaseModel):
+    __pii_subject__ = "ivr_session"
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int
+    node: str
+    call_id: str
+    flow: str
+    outcome: str
+    service: str | None
+    queue: str | None
+    priority: int | None
+    caller: Phone | None = None
+    customer_id: int | None
+    variables: dict[str, str]
+    path: list[dict[str, Any]]
+    steps: int
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: float
+
+
+class CallDetailOut(CallOut):
+    """One call with the caller's path through the IVR before it reached a queue."""
+
+    ivr_sessions: list[IvrSessionOut] = []
