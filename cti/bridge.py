@@ -18,12 +18,12 @@ import time
 
 from backend.core.bus import Bus
 from backend.core.clock import Clock
-from backend.core.events import CallEnded
+from backend.core.events import CallEnded, Event
 from backend.core.settings import Settings
 from cti.agents.model import AgentModel
 from cti.agents.wrapup import WrapUp
 from cti.ami import events as ami
-from cti.ami.client import AmiClient, AmiSession, AmiSettings
+from cti.ami.client import AmiClient, AmiSession, AmiSettings, backoff_delays
 from cti.ami.frames import AmiMessage
 from cti.calls.model import CallModel
 from cti.commands import CommandRunner
@@ -55,10 +55,30 @@ class CtiBridge:
 
     async def _publish(self, events: list, arrived: float | None = None) -> None:  # type: ignore[type-arg]
         for event in events:
-            await self.bus.publish(event, node=self.node)
+            await self._publish_one(event)
             self.published += 1
             if arrived and self.latencies is not None:
                 self.latencies.append(time.perf_counter() - arrived)
+
+    async def _publish_one(self, event: Event) -> None:
+        """Publish, waiting out a bus outage: the models have moved on, so dropping the event would lose
+        it for good. Meanwhile AMI events queue up in arrival order and flow again once the bus is back."""
+        delays = backoff_delays(0.1, 5.0)
+        failures = 0
+        while True:
+            try:
+                await self.bus.publish(event, node=self.node)
+            except Exception as exc:  # noqa: BLE001 — whatever the bus raises, the answer is to wait and retry
+                failures += 1
+                delay = next(delays)
+                if failures == 1 or failures % 10 == 0:
+                    log.warning("bus unavailable (%s); holding %s, retry %d in %.1fs", exc, event.type, failures,
+                                delay)
+                await asyncio.sleep(delay)
+                continue
+            if failures:
+                log.info("bus back after %d failed attempt(s); %s published", failures, event.type)
+            return
 
     async def _on_event(self, message: AmiMessage) -> None:
         typed = ami.to_typed(message)

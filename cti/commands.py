@@ -78,7 +78,10 @@ class CommandRunner:
         except (CommandError, AmiError, UnsafeHeader) as exc:
             log.info("command %s (%s) failed: %s", command.command_id, command.type, exc)
             result = ev.CommandResult(command_id=command.command_id, ok=False, error=str(exc), call_id=call_id)
-        await self.bus.publish(result, node=self.node)
+        try:
+            await self.bus.publish(result, node=self.node)
+        except Exception:  # the sender's wait times out and tells its user; the PBX did what it did
+            log.exception("result of command %s not published: bus unavailable", command.command_id)
         return result
 
     def _ami(self) -> AmiSession:
