@@ -13,6 +13,7 @@ from backend.audit import http as audit_http
 from backend.auth import http as auth_http
 from backend.calls import http as calls_http
 from backend.calls import ivr_http
+from backend.codes import http as codes_http
 from backend.core import problems
 from backend.core.context import AppContext
 from backend.core.middleware import BodyLimit, RequestContext
@@ -20,6 +21,7 @@ from backend.directory import http as directory_http
 from backend.hub import ws as hub_ws
 from backend.orgs import http as orgs_http
 from backend.telephony import http as telephony_http
+from backend.tickets import http as tickets_http
 
 
 def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
@@ -40,7 +42,8 @@ def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router,
-                   hub_ws.router, telephony_http.router, ivr_http.router, calls_http.router):
+                   hub_ws.router, telephony_http.router, ivr_http.router, calls_http.router,
+                   codes_http.router, tickets_http.router):
         app.include_router(router)
     mount_ui(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_body_bytes)

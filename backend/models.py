@@ -5,9 +5,12 @@ from backend.auth.models import AuthSession, User, UserRole
 from backend.callbacks.models import CallbackRequest
 from backend.calls.ivr_models import IvrSessionRecord
 from backend.calls.models import AgentStateRecord, BusCursor, CallRecord
+from backend.codes.models import CodeItem
 from backend.core.db import Base
 from backend.directory.models import Claim, Customer, Policy
 from backend.orgs.models import Org
+from backend.tickets.models import Ticket, TicketCounter
 
 __all__ = ["AgentStateRecord", "AuditRecord", "AuthSession", "Base", "BusCursor", "CallRecord", "CallbackRequest",
-           "Claim", "Customer", "IvrSessionRecord", "Org", "Policy", "User", "UserRole"]
+           "Claim", "CodeItem", "Customer", "IvrSessionRecord", "Org", "Policy", "Ticket", "TicketCounter", "User",
+           "UserRole"]

@@ -18,6 +18,7 @@ from backend.directory.models import Customer, Policy
 from backend.orgs.scope import Scope
 from ivr.lookups import DatabaseServices
 from tests.conftest import NOW, Stack
+from tests.test_tickets import body
 
 pytestmark = pytest.mark.stack
 
@@ -152,8 +153,12 @@ async def test_given_a_call_that_went_through_the_ivr_when_its_record_is_read_th
     await consume_once(stack.ctx)
     async with stack.ctx.db.session(scope=Scope.everything()) as s:
         record_id = await s.scalar(select(CallRecord.id).where(CallRecord.node == node))
+    ticket = await stack.post(stack.users[(Role.agent, "hq")], "/api/tickets",
+                              json=body("consultation", call_id=call_id, node=node))
+    assert ticket.status_code == 201, ticket.text
     r = await stack.get(stack.users[(Role.auditor, "hq")], f"/api/calls/{record_id}")
     assert r.status_code == 200, r.text
     [path] = r.json()["ivr_sessions"]
     assert path["service"] == "咨询" and [s["node"] for s in path["path"]] == ["welcome", "main_menu"]
     assert path["caller"] == "13912345678"  # the auditor sees numbers in clear (audited)
+    assert [t["number"] for t in r.json()["tickets"]] == [ticket.json()["number"]]

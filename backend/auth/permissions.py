@@ -43,23 +43,26 @@ class Permission(enum.StrEnum):
     call_control = "call.control"  # own phone: dial, hang up, transfer, record, ready/not ready, queue login
     agent_supervise = "agent.supervise"  # other agents of the subtree: pause, unpause, log in/out of queues
     recording_listen = "recording.listen"  # play call recordings; every play audited
+    ticket_read = "ticket.read"  # tickets of the org subtree
+    ticket_write = "ticket.write"  # register, edit and submit tickets
 
 
 P = Permission
 _READ_DIRECTORY = {P.customer_read, P.policy_read, P.claim_read, P.org_read}
+_TICKETS = {P.ticket_read, P.ticket_write}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.agent: frozenset(_READ_DIRECTORY | {P.customer_write, P.call_control}),
-    Role.team_lead: frozenset(_READ_DIRECTORY | {P.customer_write, P.user_read, P.call_control, P.call_read,
+    Role.agent: frozenset(_READ_DIRECTORY | _TICKETS | {P.customer_write, P.call_control}),
+    Role.team_lead: frozenset(_READ_DIRECTORY | _TICKETS | {P.customer_write, P.user_read, P.call_control, P.call_read,
                                                  P.agent_supervise, P.recording_listen}),
     # Handlers must reach and identify complainants, so they see contact and identity data.
-    Role.complaint_handler: frozenset(_READ_DIRECTORY | {P.pii_unmask}),
-    Role.org_manager: frozenset(_READ_DIRECTORY | {P.user_read, P.call_read}),
+    Role.complaint_handler: frozenset(_READ_DIRECTORY | _TICKETS | {P.pii_unmask}),
+    Role.org_manager: frozenset(_READ_DIRECTORY | _TICKETS | {P.user_read, P.call_read}),
     Role.campaign_manager: frozenset(_READ_DIRECTORY | {P.call_read}),
     # Surveyors work claims; the customer's file is not theirs to browse.
     Role.field_staff: frozenset({P.claim_read, P.org_read}),
     # Quality inspection (质检) listens to recordings.
-    Role.auditor: frozenset(_READ_DIRECTORY | {P.pii_unmask, P.user_read, P.audit_read, P.call_read,
+    Role.auditor: frozenset(_READ_DIRECTORY | {P.ticket_read, P.pii_unmask, P.user_read, P.audit_read, P.call_read,
                                                P.recording_listen}),
     # Admins run the system; business PII stays masked for them (least privilege).
     Role.admin: frozenset(_READ_DIRECTORY | {P.customer_write, P.org_manage, P.user_read, P.user_manage, P.audit_read}),

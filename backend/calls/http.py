@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from backend.audit.pii import present
 from backend.audit.services import record as audit
@@ -14,8 +14,17 @@ from backend.auth.deps import Ctx, Session, allowed
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.calls.ivr_models import IvrSessionRecord
-from backend.calls.schemas import AgentStateOut, AgentStateQuery, CallDetailOut, CallOut, CallQuery, IvrSessionOut
+from backend.calls.schemas import (
+    AgentStateOut,
+    AgentStateQuery,
+    CallDetailOut,
+    CallOut,
+    CallQuery,
+    IvrSessionOut,
+    LinkedTicketOut,
+)
 from backend.calls.services import get_call, list_agent_states, list_calls, recording_path
+from backend.tickets.models import Ticket
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
@@ -33,8 +42,11 @@ async def call(call_record_id: int, session: Session, principal: CallReader) -> 
     paths = await session.scalars(select(IvrSessionRecord).where(
         IvrSessionRecord.node == record.node, IvrSessionRecord.call_id == record.call_id)
         .order_by(IvrSessionRecord.started_at))
+    tickets = await session.execute(select(Ticket.id, Ticket.number, Ticket.type, Ticket.status).where(
+        Ticket.call_id == record.call_id, or_(Ticket.node == record.node, Ticket.node.is_(None))).order_by(Ticket.id))
     detail = CallDetailOut(**CallOut.of(record).model_dump(),
-                           ivr_sessions=[IvrSessionOut.model_validate(p) for p in paths])
+                           ivr_sessions=[IvrSessionOut.model_validate(p) for p in paths],
+                           tickets=[LinkedTicketOut(id=i, number=n, type=t, status=st) for i, n, t, st in tickets])
     return await present(detail, principal, session)
 
 

@@ -130,7 +130,16 @@ class IvrSessionOut(BaseModel):
     duration_seconds: float
 
 
+class LinkedTicketOut(BaseModel):
+    id: int
+    number: str
+    type: str
+    status: str
+
+
 class CallDetailOut(CallOut):
-    """One call with the caller's path through the IVR before it reached a queue."""
+    """One call with the caller's path through the IVR before it reached a queue, and the tickets
+    registered from it (those the reader may see)."""
 
     ivr_sessions: list[IvrSessionOut] = []
+    tickets: list[LinkedTicketOut] = []

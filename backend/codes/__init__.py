@@ -1,0 +1,1 @@
+"""Code tables: shared reference data users configure (complaint causes, lines of business, channels, …)."""

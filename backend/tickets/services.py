@@ -1,0 +1,147 @@
+"""Registering, editing, submitting and reading tickets within the caller's org subtree.
+
+The session's scope does the subtree filtering (backend.orgs.scope): a ticket outside it is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend.auth.principal import Principal
+from backend.calls.services import filtered
+from backend.codes.services import find
+from backend.core.clock import Clock
+from backend.core.problems import Conflict, Invalid, NotFound
+from backend.directory.models import Customer
+from backend.tickets.deadlines import decision_due
+from backend.tickets.details import validated
+from backend.tickets.models import Ticket, TicketStatus, TicketType
+from backend.tickets.numbering import SHANGHAI, next_number
+from backend.tickets.risk import risk_flags
+from backend.tickets.schemas import TicketIn, TicketPatch, TicketQuery
+
+
+class TicketNotFound(NotFound):
+    title, code = "工单不存在", "ticket-not-found"
+
+
+class TicketClosed(Conflict):
+    title, code = "工单已办结，不能修改", "ticket-closed"
+
+
+class NotADraft(Conflict):
+    title, code = "工单已提交", "ticket-not-draft"
+
+
+class StaleTicket(Conflict):
+    """The editor's version is not the current one; ``ticket`` is what is stored now."""
+
+    title, code = "工单已被他人修改，请刷新后重试", "ticket-stale"
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"工单当前版本为 {ticket.version}")
+        self.ticket = ticket
+
+
+async def _check_references(session: AsyncSession, fields: dict[str, Any]) -> None:
+    if fields.get("channel") is not None and await find(session, "channel", fields["channel"]) is None:
+        raise Invalid(f"渠道「{fields['channel']}」不存在",
+                      errors=[{"field": "channel", "type": "unknown_code", "message": "渠道不存在"}])
+    # A scoped lookup: a customer outside the registering user's subtree cannot be attached.
+    if fields.get("customer_id") is not None and await session.get(Customer, fields["customer_id"]) is None:
+        raise Invalid("客户不存在", errors=[{"field": "customer_id", "type": "not_found", "message": "客户不存在"}])
+
+
+async def _submit(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    ticket.details = await validated(session, TicketType(ticket.type), ticket.details, complete=True)
+    ticket.status = TicketStatus.open
+    ticket.submitted_at = now
+    ticket.risk_flags = await risk_flags(session, ticket)
+
+
+async def register(session: AsyncSession, principal: Principal, clock: Clock, body: TicketIn) -> Ticket:
+    """A new ticket owned by the registering user's org: a draft, or submitted at once."""
+    now = clock.now()
+    fields = body.model_dump(exclude={"type", "submit", "details", "received_at"})
+    await _check_references(session, fields)
+    details = await validated(session, body.type, body.details, complete=body.submit)
+    received_at = body.received_at or now
+    ticket = Ticket(**fields, type=body.type, status=TicketStatus.draft, org_id=principal.org_id,
+                    number=await next_number(session, body.type, now), received_at=received_at,
+                    decision_due_at=decision_due(body.type, received_at), details=details, risk_flags=[],
+                    created_by=principal.user_id, created_at=now, updated_at=now)
+    if body.submit:
+        await _submit(session, ticket, now)  # before the INSERT, so a new ticket starts at version 1
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise TicketNotFound("工单不存在")
+    return ticket
+
+
+async def update_ticket(session: AsyncSession, clock: Clock, ticket_id: int, patch: TicketPatch) -> Ticket:
+    """Apply the fields sent to a draft or an open ticket, if nobody changed it since the editor read it."""
+    ticket = await get_ticket(session, ticket_id)
+    if ticket.status == TicketStatus.closed:
+        raise TicketClosed("已办结的工单不能修改")
+    if patch.version != ticket.version:
+        raise StaleTicket(ticket)
+    changes = patch.model_dump(exclude_unset=True, exclude={"version"})
+    for required in ("subject", "channel", "received_at"):
+        if required in changes and changes[required] is None:
+            raise Invalid(f"{required} 不能为空", errors=[{"field": required, "type": "missing",
+                                                          "message": "不能为空"}])
+    await _check_references(session, changes)
+    ticket_type = TicketType(ticket.type)
+    if "details" in changes:
+        changes["details"] = await validated(session, ticket_type, changes["details"] or {},
+                                             complete=ticket.status != TicketStatus.draft)
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    if "received_at" in changes:
+        ticket.decision_due_at = decision_due(ticket_type, ticket.received_at)
+    ticket.updated_at = clock.now()
+    try:
+        await session.flush()  # the mapper's version check: UPDATE … WHERE version = the one read
+    except StaleDataError:
+        # Another editor committed between our read and our write.
+        raise Conflict("工单已被他人修改，请刷新后重试") from None
+    return ticket
+
+
+async def submit_ticket(session: AsyncSession, clock: Clock, ticket_id: int) -> Ticket:
+    """Draft → open: every required field must now be there; risk warnings are computed."""
+    ticket = await get_ticket(session, ticket_id)
+    if ticket.status != TicketStatus.draft:
+        raise NotADraft("只有草稿可以提交")
+    now = clock.now()
+    await _submit(session, ticket, now)
+    ticket.updated_at = now
+    await session.flush()
+    return ticket
+
+
+def _day_start(day: Any) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+async def list_tickets(session: AsyncSession, q: TicketQuery) -> list[Ticket]:
+    since = _day_start(q.received_from) if q.received_from else None
+    until = _day_start(q.received_to + timedelta(days=1)) if q.received_to else None
+    stmt = filtered(select(Ticket), Ticket.received_at,
+                    ((Ticket.type, q.type), (Ticket.status, q.status), (Ticket.number, q.number),
+                     (Ticket.caller_phone, q.caller_phone), (Ticket.customer_id, q.customer_id)), since, until)
+    if q.due_before is not None:
+        stmt = stmt.where(Ticket.decision_due_at < q.due_before)
+    stmt = stmt.order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(q.limit).offset(q.offset)
+    return list(await session.scalars(stmt))
