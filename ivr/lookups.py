@@ -4,8 +4,8 @@ The IVR acts for no user: it reads across the whole org tree, and only what a fl
 facts. It writes nothing itself (the backend owns the database): a callback request goes out as an
 event, which the backend's consumer turns into a row.
 
-Repeat complainant: the caller chose 投诉 in the IVR within the window (``ivr_sessions``). When
-complaint tickets exist, complaints on record will count too.
+Repeat complainant: within the window the caller chose 投诉 in the IVR (``ivr_sessions``), or a
+complaint-like ticket (投诉, 举报, 信访, 异议) was registered with their number, by whichever org.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from backend.core.events import CallbackRequested
 from backend.directory.identity import normalise_phone
 from backend.directory.models import Customer, Policy
 from backend.orgs.scope import Scope
+from backend.tickets.models import Ticket
 from ivr.flows.services import CustomerFacts, PolicyFacts
 
 IN_FORCE = frozenset({"in_force", "cooling_off"})
@@ -32,6 +33,7 @@ IN_FORCE = frozenset({"in_force", "cooling_off"})
 MIN_POLICY_DIGITS = 6
 MIN_PLATE_DIGITS = 4
 COMPLAINT = "投诉"
+COMPLAINT_TYPES = ("complaint", "violation_report", "petition", "dispute")  # what a caller "complained" through
 
 
 def _phone(raw: str) -> str | None:
@@ -107,11 +109,15 @@ class DatabaseServices:
             return False
         since = self.now() - timedelta(days=days)
         async with self.db.session(scope=Scope.everything()) as session:
-            found = await session.scalar(
+            by_phone = await session.scalar(
                 select(IvrSessionRecord.id).where(IvrSessionRecord.caller == number,
                                                   IvrSessionRecord.service == COMPLAINT,
                                                   IvrSessionRecord.started_at >= since).limit(1))
-        return found is not None
+            on_record = by_phone or await session.scalar(
+                select(Ticket.id).where(or_(Ticket.caller_phone == number, Ticket.complainant_phone == number),
+                                        Ticket.type.in_(COMPLAINT_TYPES), Ticket.status != "draft",
+                                        Ticket.received_at >= since).limit(1))
+        return on_record is not None
 
     async def record_callback(self, *, phone: str | None, service: str, call_id: str, flow: str) -> None:
         customer = await self.customer_by_phone(phone) if phone else None

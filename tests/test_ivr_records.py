@@ -90,6 +90,20 @@ async def test_given_complaint_calls_within_the_window_when_checked_then_the_cal
     assert await services.repeat_complainant(phone, days=30)
 
 
+async def test_given_a_complaint_ticket_on_record_when_checked_then_the_caller_is_a_repeat_complainant(
+        stack: Stack) -> None:
+    phone = f"136{uuid.uuid4().int % 10**8:08d}"
+    services = _services(stack, "pbx1")
+    assert not await services.repeat_complainant(phone, days=30)
+    consultation = await stack.post(stack.users[(Role.agent, "outlet")], "/api/tickets",
+                                    json=body("consultation", caller_phone=phone))
+    assert consultation.status_code == 201 and not await services.repeat_complainant(phone, days=30)
+    registered = await stack.post(stack.users[(Role.agent, "branch")], "/api/tickets",
+                                  json=body("complaint", caller_phone=phone))
+    assert registered.status_code == 201, registered.text
+    assert await services.repeat_complainant(phone, days=30)
+
+
 async def test_given_an_ivr_session_event_when_consumed_then_it_is_stored_once_in_the_customers_org(
         stack: Stack) -> None:
     customer, _ = await _customer_and_policy(stack)
