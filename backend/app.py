@@ -22,6 +22,7 @@ from backend.hub import ws as hub_ws
 from backend.orgs import http as orgs_http
 from backend.telephony import http as telephony_http
 from backend.tickets import http as tickets_http
+from backend.workflow import http as workflow_http
 
 
 def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
@@ -43,7 +44,7 @@ def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
     problems.install(app)
     for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router,
                    hub_ws.router, telephony_http.router, ivr_http.router, calls_http.router,
-                   codes_http.router, tickets_http.router):
+                   codes_http.router, tickets_http.router, workflow_http.router):
         app.include_router(router)
     mount_ui(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_body_bytes)

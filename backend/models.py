@@ -10,7 +10,8 @@ from backend.core.db import Base
 from backend.directory.models import Claim, Customer, Policy
 from backend.orgs.models import Org
 from backend.tickets.models import Ticket, TicketCounter
+from backend.workflow.models import HandlingRecord, WorkItem
 
 __all__ = ["AgentStateRecord", "AuditRecord", "AuthSession", "Base", "BusCursor", "CallRecord", "CallbackRequest",
-           "Claim", "CodeItem", "Customer", "IvrSessionRecord", "Org", "Policy", "Ticket", "TicketCounter", "User",
-           "UserRole"]
+           "Claim", "CodeItem", "Customer", "HandlingRecord", "IvrSessionRecord", "Org", "Policy", "Ticket", "TicketCounter", "User",
+           "UserRole", "WorkItem"]

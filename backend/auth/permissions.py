@@ -45,6 +45,7 @@ class Permission(enum.StrEnum):
     recording_listen = "recording.listen"  # play call recordings; every play audited
     ticket_read = "ticket.read"  # tickets of the org subtree
     ticket_write = "ticket.write"  # register, edit and submit tickets
+    ticket_handle = "ticket.handle"  # act on work items assigned to one's org, role or self (workflow)
 
 
 P = Permission
@@ -54,10 +55,10 @@ _TICKETS = {P.ticket_read, P.ticket_write}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.agent: frozenset(_READ_DIRECTORY | _TICKETS | {P.customer_write, P.call_control}),
     Role.team_lead: frozenset(_READ_DIRECTORY | _TICKETS | {P.customer_write, P.user_read, P.call_control, P.call_read,
-                                                 P.agent_supervise, P.recording_listen}),
+                                                 P.agent_supervise, P.recording_listen, P.ticket_handle}),
     # Handlers must reach and identify complainants, so they see contact and identity data.
-    Role.complaint_handler: frozenset(_READ_DIRECTORY | _TICKETS | {P.pii_unmask}),
-    Role.org_manager: frozenset(_READ_DIRECTORY | _TICKETS | {P.user_read, P.call_read}),
+    Role.complaint_handler: frozenset(_READ_DIRECTORY | _TICKETS | {P.ticket_handle, P.pii_unmask}),
+    Role.org_manager: frozenset(_READ_DIRECTORY | _TICKETS | {P.ticket_handle, P.user_read, P.call_read}),
     Role.campaign_manager: frozenset(_READ_DIRECTORY | {P.call_read}),
     # Surveyors work claims; the customer's file is not theirs to browse.
     Role.field_staff: frozenset({P.claim_read, P.org_read}),

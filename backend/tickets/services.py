@@ -24,6 +24,7 @@ from backend.tickets.models import Ticket, TicketStatus, TicketType
 from backend.tickets.numbering import SHANGHAI, next_number
 from backend.tickets.risk import risk_flags
 from backend.tickets.schemas import TicketIn, TicketPatch, TicketQuery
+from backend.workflow.engine import start as start_workflow
 
 
 class TicketNotFound(NotFound):
@@ -79,6 +80,8 @@ async def register(session: AsyncSession, principal: Principal, clock: Clock, bo
         await _submit(session, ticket, now)  # before the INSERT, so a new ticket starts at version 1
     session.add(ticket)
     await session.flush()
+    if body.submit:
+        await start_workflow(session, ticket, now)
     return ticket
 
 
@@ -128,6 +131,7 @@ async def submit_ticket(session: AsyncSession, clock: Clock, ticket_id: int) -> 
     await _submit(session, ticket, now)
     ticket.updated_at = now
     await session.flush()
+    await start_workflow(session, ticket, now)
     return ticket
 
 
