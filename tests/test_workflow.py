@@ -242,6 +242,16 @@ async def test_given_a_withdrawal_when_recorded_with_a_reason_then_closed_with_t
     assert t["id"] not in await todo_ids(stack, handler)
 
 
+async def test_given_a_draft_submitted_by_a_colleague_then_the_submit_record_names_who_submitted(stack: Stack) -> None:
+    author, colleague = await user(stack, Role.agent, "outlet"), await user(stack, Role.agent, "outlet")
+    handler = await user(stack, Role.complaint_handler, "outlet")
+    draft = (await stack.post(author, "/api/tickets", json=body("complaint", submit=False))).json()
+    submitted = await stack.post(colleague, f"/api/tickets/{draft['id']}/submit")
+    assert submitted.status_code == 200, submitted.text
+    [record] = [r for r in await timeline(stack, handler, draft["id"]) if r["action"] == "submit"]
+    assert record["actor_name"] == colleague and record["actor_user_id"] != draft["created_by"]
+
+
 async def test_given_bad_input_when_acting_then_4xx_and_nothing_written(stack: Stack) -> None:
     handler = await user(stack, Role.complaint_handler, "outlet")
     agent = await user(stack, Role.agent, "outlet")

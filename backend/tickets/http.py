@@ -62,4 +62,4 @@ async def edit(ticket_id: int, body: TicketPatch, request: Request, ctx: Ctx, se
 
 @router.post("/tickets/{ticket_id}/submit", response_model=TicketOut, summary="提交草稿")
 async def submit(ticket_id: int, ctx: Ctx, session: Session, principal: TicketWriter) -> TicketOut:
-    return await present(TicketOut.of(await submit_ticket(session, ctx.clock, ticket_id)), principal, session)
+    return await present(TicketOut.of(await submit_ticket(session, principal, ctx.clock, ticket_id)), principal, session)

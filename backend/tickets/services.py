@@ -122,7 +122,7 @@ async def update_ticket(session: AsyncSession, clock: Clock, ticket_id: int, pat
     return ticket
 
 
-async def submit_ticket(session: AsyncSession, clock: Clock, ticket_id: int) -> Ticket:
+async def submit_ticket(session: AsyncSession, principal: Principal, clock: Clock, ticket_id: int) -> Ticket:
     """Draft → open: every required field must now be there; risk warnings are computed."""
     ticket = await get_ticket(session, ticket_id)
     if ticket.status != TicketStatus.draft:
@@ -131,7 +131,7 @@ async def submit_ticket(session: AsyncSession, clock: Clock, ticket_id: int) -> 
     await _submit(session, ticket, now)
     ticket.updated_at = now
     await session.flush()
-    await start_workflow(session, ticket, now)
+    await start_workflow(session, ticket, now, submitted_by=principal.user_id)
     return ticket
 
 

@@ -34,11 +34,13 @@ def assign(session: AsyncSession, ticket_id: int, step: Step, org_id: int, now: 
     return item
 
 
-async def start(session: AsyncSession, ticket: Ticket, now: datetime) -> WorkItem:
-    """A ticket was submitted: record it and hand its first step to the owner org."""
+async def start(session: AsyncSession, ticket: Ticket, now: datetime, submitted_by: int | None = None) -> WorkItem:
+    """A ticket was submitted (by ``submitted_by``; default its creator): record it and hand its first
+    step to the owner org."""
     step = process_for(ticket.type).first
     session.add(HandlingRecord(ticket_id=ticket.id, step="register", action=Action.submit,
-                               actor_user_id=ticket.created_by, org_id=ticket.org_id, received_at=ticket.received_at,
+                               actor_user_id=submitted_by or ticket.created_by, org_id=ticket.org_id,
+                               received_at=ticket.received_at,
                                acted_at=now, target_org_id=ticket.org_id, details={}))
     item = assign(session, ticket.id, step, ticket.org_id, now)
     await session.flush()
