@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -144,3 +144,17 @@ async def test_given_username_taken_in_another_subtree_when_branch_admin_creates
         "roles": ["agent"]})
     assert r.status_code == 409, r.text
     assert "已存在" in r.json()["detail"]
+
+
+def test_given_a_token_when_read_at_platform_times_then_its_life_is_judged_by_the_platform_clock() -> None:
+    from backend.auth import tokens
+
+    key = "a-signing-key-that-is-long-enough-for-hs256-0123"
+    later = datetime(2031, 1, 1, tzinfo=UTC)  # years ahead of the wall clock: PyJWT alone would refuse it
+    token = tokens.issue(key, 7, "sid-1", later, later + timedelta(hours=12))
+    assert tokens.read(key, token, later + timedelta(hours=1)).user_id == 7
+    with pytest.raises(tokens.BadToken, match="future"):
+        tokens.read(key, token, later - timedelta(minutes=5))
+    assert tokens.read(key, token, later - timedelta(seconds=30)).session_id == "sid-1"  # within the skew
+    with pytest.raises(tokens.BadToken, match="expired"):
+        tokens.read(key, token, later + timedelta(hours=12))
