@@ -60,9 +60,8 @@ class Ticket(OrgScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=1)  # claimed by every change (backend.tickets.services.claim)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_tickets_org_status_received", "org_id", "status", "received_at"),
         Index("ix_tickets_caller_phone", "caller_phone"),

@@ -8,9 +8,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from backend.auth.principal import Principal
 from backend.calls.services import filtered
@@ -97,8 +96,7 @@ async def update_ticket(session: AsyncSession, clock: Clock, ticket_id: int, pat
     ticket = await get_ticket(session, ticket_id)
     if ticket.status == TicketStatus.closed:
         raise TicketClosed("已办结的工单不能修改")
-    if patch.version != ticket.version:
-        raise StaleTicket(ticket)
+    await claim(session, ticket_id, patch.version, clock.now())
     changes = patch.model_dump(exclude_unset=True, exclude={"version"})
     for required in ("subject", "channel", "received_at"):
         if required in changes and changes[required] is None:
@@ -113,12 +111,24 @@ async def update_ticket(session: AsyncSession, clock: Clock, ticket_id: int, pat
         setattr(ticket, name, value)
     if "received_at" in changes:
         ticket.decision_due_at = decision_due(ticket_type, ticket.received_at)
-    ticket.updated_at = clock.now()
-    try:
-        await session.flush()  # the mapper's version check: UPDATE … WHERE version = the one read
-    except StaleDataError:
-        # Another editor committed between our read and our write.
-        raise Conflict("工单已被他人修改，请刷新后重试") from None
+    return ticket
+
+
+async def claim(session: AsyncSession, ticket_id: int, version: int, now: datetime) -> Ticket:
+    """Take the ticket's next version, or raise StaleTicket (carrying what is stored now) if the caller's
+    ``version`` is not the current one. Every change to a ticket — an edit, a workflow action — claims
+    first: of two writers at once exactly one changes the row, and from then on this transaction holds
+    the ticket (row lock on PostgreSQL, the write lock on SQLite), so a refusal after it rolls it back.
+    """
+    result = await session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.version == version)
+                                   .values(version=version + 1, updated_at=now)
+                                   .execution_options(synchronize_session=False))
+    ticket = await session.scalar(select(Ticket).where(Ticket.id == ticket_id)
+                                  .execution_options(populate_existing=True))
+    if ticket is None:
+        raise TicketNotFound("工单不存在")
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleTicket(ticket)
     return ticket
 
 

@@ -9,7 +9,6 @@ same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -24,7 +23,7 @@ from backend.core.problems import Conflict, Forbidden, Invalid
 from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
 from backend.tickets.models import Ticket, TicketStatus
-from backend.tickets.services import StaleTicket, TicketNotFound, get_ticket
+from backend.tickets.services import claim, get_ticket
 from backend.workflow.engine import assign
 from backend.workflow.models import AssigneeKind, HandlingRecord, WorkItem, WorkItemStatus
 from backend.workflow.processes import Action, Step, process_for
@@ -112,25 +111,6 @@ async def _previous_item(session: AsyncSession, ticket_id: int, before: int) -> 
     return (await session.scalars(stmt)).first()
 
 
-async def _claim(session: AsyncSession, ticket_id: int, version: int, now: datetime) -> Ticket:
-    """Take the ticket's next version, or raise StaleTicket if someone else has (nothing written then).
-
-    Claimed before anything else is checked: from here on this transaction holds the ticket (row lock on
-    PostgreSQL, the write lock on SQLite), so every later read is of the state this action applies to, and
-    any later refusal rolls the claim back.
-    """
-    result = await session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.version == version)
-                                   .values(version=version + 1, updated_at=now)
-                                   .execution_options(synchronize_session=False))
-    ticket = await session.scalar(select(Ticket).where(Ticket.id == ticket_id)
-                                  .execution_options(populate_existing=True))
-    if ticket is None:
-        raise TicketNotFound("工单不存在")
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StaleTicket(ticket)
-    return ticket
-
-
 async def _change(session: AsyncSession, ticket: Ticket, **changes: Any) -> None:
     if changes:
         await session.execute(update(Ticket).where(Ticket.id == ticket.id).values(**changes)
@@ -157,7 +137,7 @@ async def act(session: AsyncSession, principal: Principal, clock: Clock, ticket_
     if action is Action.reply and body.reply is None:
         raise _invalid("reply", "答复须填写答复方式和告知时间")
     now = clock.now()
-    ticket = await _claim(session, ticket_id, body.version, now)
+    ticket = await claim(session, ticket_id, body.version, now)
     process = process_for(ticket.type)
 
     if action is Action.reopen:
