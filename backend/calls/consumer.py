@@ -14,9 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calls.models import BusCursor
-from backend.calls.recorder import Recorder, insert_ignoring_duplicates
+from backend.calls.recorder import Recorder
 from backend.core.bus import FROM_START
 from backend.core.context import AppContext
+from backend.core.db import insert_ignoring_duplicates
 from backend.orgs.scope import Scope
 
 log = logging.getLogger("lianluo.calls")

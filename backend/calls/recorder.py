@@ -14,26 +14,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
 from backend.calls import ivr_recorder
 from backend.calls.models import AgentStateRecord, CallRecord
+from backend.core.db import insert_ignoring_duplicates
 from backend.core.events import AgentStateChanged, CallEnded, Envelope
 from backend.core.settings import Settings
 from backend.orgs.models import Org
 
 log = logging.getLogger("lianluo.calls")
-
-
-def insert_ignoring_duplicates(session: AsyncSession, model: type, *unique_columns: str):  # type: ignore[no-untyped-def]
-    """INSERT … ON CONFLICT (columns) DO NOTHING, in the session's dialect (both spell it the same).
-
-    On the table rather than the ORM entity, so the result's ``rowcount`` says whether a row went in."""
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique_columns))  # type: ignore[attr-defined]
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -47,6 +48,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def upsert(session: AsyncSession, model: type) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` in the session's dialect (PostgreSQL and SQLite spell it the same),
+    on the table rather than the ORM entity, so ``rowcount`` and ``RETURNING`` say what happened."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(model.__table__)  # type: ignore[attr-defined]
+
+
+def insert_ignoring_duplicates(session: AsyncSession, model: type, *unique_columns: str) -> Any:
+    """INSERT … ON CONFLICT (columns) DO NOTHING: idempotent writes (replayed events, lazily created rows)."""
+    return upsert(session, model).on_conflict_do_nothing(index_elements=list(unique_columns))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.db import upsert
 from backend.tickets.models import TicketCounter, TicketType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -33,8 +33,7 @@ async def next_number(session: AsyncSession, ticket_type: TicketType, at: dateti
     """The next number of ``ticket_type`` for the Shanghai day of ``at``."""
     prefix = PREFIXES[ticket_type]
     day = at.astimezone(SHANGHAI).strftime("%Y%m%d")
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(TicketCounter).values(prefix=prefix, day=day, last=1)
+    stmt = upsert(session, TicketCounter).values(prefix=prefix, day=day, last=1)
     stmt = stmt.on_conflict_do_update(index_elements=[TicketCounter.prefix, TicketCounter.day],
                                       set_={"last": TicketCounter.last + 1}).returning(TicketCounter.last)
     last = (await session.execute(stmt)).scalar_one()
