@@ -86,15 +86,18 @@ class _Reveals:
         self.by_type.setdefault(subject_type, {}).setdefault(subject_id, set()).add(field)
 
 
-def _walk(obj: Any, unmask: bool, reveals: _Reveals) -> Any:
+def _walk(obj: Any, unmask: bool, reveals: _Reveals, parent: tuple[str, str] | None = None) -> Any:
     if isinstance(obj, list):
-        return [_walk(o, unmask, reveals) for o in obj]
+        return [_walk(o, unmask, reveals, parent) for o in obj]
     if not isinstance(obj, BaseModel):
         return obj
     sensitive, nested = _pii_fields(type(obj))
     update: dict[str, Any] = {}
-    subject_type = getattr(obj, "__pii_subject__", type(obj).__name__.lower())
-    subject_id = str(getattr(obj, "id", ""))
+    if "id" in type(obj).model_fields or parent is None:
+        subject_type = getattr(obj, "__pii_subject__", type(obj).__name__.lower())
+        subject_id = str(getattr(obj, "id", ""))
+    else:  # a part of its parent (a ticket's type fields, say): what it reveals is the parent's
+        subject_type, subject_id = parent
     for name, kind in sensitive.items():
         value = getattr(obj, name)
         if not value:
@@ -104,7 +107,7 @@ def _walk(obj: Any, unmask: bool, reveals: _Reveals) -> Any:
         else:
             update[name] = mask(kind, value)
     for name in nested:
-        update[name] = _walk(getattr(obj, name), unmask, reveals)
+        update[name] = _walk(getattr(obj, name), unmask, reveals, (subject_type, subject_id))
     return obj.model_copy(update=update) if update else obj
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_serializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_serializer
 
 from backend.audit.pii import IdNumber, Phone
 from backend.directory.identity import ValidIdNumber, ValidPhone
@@ -76,15 +76,9 @@ class DetailsOut(BaseModel):
     """A ticket's type fields as shown: as stored, except that the personal data among them is typed,
     so the one PII mechanism (``present``) masks or audits it like the ticket's own fields."""
 
-    __pii_subject__ = "ticket"
     model_config = ConfigDict(extra="allow")
 
     reporter_phone: Phone | None = None  # 报案人电话 (claim reports)
-    _ticket_id: int = PrivateAttr(default=0)
-
-    @property
-    def id(self) -> int:  # names the ticket in the audit record of an unmasked view
-        return self._ticket_id
 
     @model_serializer(mode="wrap")
     def _only_what_is_there(self, handler):  # type: ignore[no-untyped-def]
@@ -123,6 +117,4 @@ class TicketOut(BaseModel):
 
     @classmethod
     def of(cls, t: Ticket) -> TicketOut:
-        out = cls.model_validate(t)
-        out.details._ticket_id = t.id
-        return out
+        return cls.model_validate(t)
