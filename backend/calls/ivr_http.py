@@ -5,23 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from backend.audit.pii import Phone, present
-from backend.auth.deps import Session, allowed
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import Session
 from backend.callbacks.models import CallbackRequest, CallbackStatus
+from backend.calls.http import CallReader
 from backend.calls.ivr_models import IvrSessionRecord
 from backend.calls.schemas import IvrSessionOut
-from backend.calls.services import filtered
+from backend.core.db import filtered
 
 router = APIRouter(prefix="/api", tags=["ivr"])
-
-CallReader = Annotated[Principal, Depends(allowed(Permission.call_read))]
-
 
 class IvrSessionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")

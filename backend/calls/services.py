@@ -6,33 +6,19 @@ The session's scope does the subtree filtering (backend.orgs.scope): a record ou
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calls.models import AgentStateRecord, CallRecord
 from backend.calls.schemas import AgentStateQuery, CallQuery
+from backend.core.db import filtered
 from backend.core.problems import NotFound
 
 
 class RecordingNotFound(NotFound):
     title, code = "录音不存在", "recording-not-found"
-
-
-def filtered(stmt: Select[Any], started: Any, equal: tuple[tuple[Any, object], ...],
-              since: datetime | None, until: datetime | None) -> Select[Any]:
-    """The filters both listings share: equality on the given columns, and a start-time window."""
-    for column, value in equal:
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if since is not None:
-        stmt = stmt.where(started >= since)
-    if until is not None:
-        stmt = stmt.where(started < until)
-    return stmt
 
 
 async def list_calls(session: AsyncSession, q: CallQuery) -> list[CallRecord]:

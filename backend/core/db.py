@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Select, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -60,6 +60,20 @@ def upsert(session: AsyncSession, model: type) -> Any:
 def insert_ignoring_duplicates(session: AsyncSession, model: type, *unique_columns: str) -> Any:
     """INSERT … ON CONFLICT (columns) DO NOTHING: idempotent writes (replayed events, lazily created rows)."""
     return upsert(session, model).on_conflict_do_nothing(index_elements=list(unique_columns))
+
+
+def filtered(stmt: Select[Any], started: Any, equal: tuple[tuple[Any, object], ...],
+              since: datetime | None, until: datetime | None) -> Select[Any]:
+    """The filters every listing shares: equality on the given columns (None: not filtered), and a
+    half-open time window on ``started``."""
+    for column, value in equal:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if since is not None:
+        stmt = stmt.where(started >= since)
+    if until is not None:
+        stmt = stmt.where(started < until)
+    return stmt
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

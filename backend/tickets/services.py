@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.calls.services import filtered
 from backend.codes.services import find
 from backend.core.clock import Clock
+from backend.core.db import filtered
 from backend.core.problems import Conflict, Invalid, NotFound
 from backend.directory.models import Customer
 from backend.tickets.deadlines import decision_due
