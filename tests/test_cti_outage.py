@@ -19,13 +19,12 @@ from sqlalchemy import select
 from backend.calls.consumer import consume_once
 from backend.calls.models import CallRecord
 from backend.calls.reconcile import reconcile_call_records
-from backend.core.bus import FROM_START
 from backend.core.clock import SystemClock
-from backend.core.events import Event
 from backend.orgs.scope import Scope
 from cti.ami.client import AmiSettings
 from cti.bridge import CtiBridge
 from cti.simulator import AgentSpec, PbxSimulator, SimConfig
+from tests.bus_follow import NodeEvents
 from tests.conftest import Stack
 from tests.test_simulator_bridge import QueueChoosingIvr
 
@@ -45,10 +44,7 @@ class Node:
 
     def __init__(self, stack: Stack, sim: PbxSimulator, bridge: CtiBridge, node: str) -> None:
         self.stack, self.sim, self.bridge, self.node = stack, sim, bridge, node
-
-    async def events(self) -> list[Event]:
-        return [e.event for e in await self.stack.ctx.bus.read("calls", after=FROM_START, limit=100_000)
-                if e.node == self.node]
+        self.events = NodeEvents(stack.ctx.bus, "calls", node)
 
     async def ended(self, count: int) -> None:
         async def enough() -> bool:
@@ -85,6 +81,7 @@ async def pbx_node(stack: Stack, tmp_path: Path) -> AsyncIterator[Node]:
     stop = asyncio.Event()
     runner = asyncio.create_task(bridge.run(stop))
     n = Node(stack, sim, bridge, node)
+    await n.events.start()
     try:
         await n.linked(1)
         yield n

@@ -18,15 +18,15 @@ from sqlalchemy import select
 
 from backend.calls.consumer import consume_once
 from backend.calls.ivr_models import IvrSessionRecord
-from backend.core.bus import FROM_START
 from backend.core.clock import SystemClock
-from backend.core.events import Event, IvrSessionEnded
+from backend.core.events import IvrSessionEnded
 from backend.directory.models import Customer
 from backend.orgs.scope import Scope
 from cti.ami.client import AmiSettings
 from cti.bridge import CtiBridge
-from cti.simulator import AgentSpec, PbxSimulator, SimConfig
+from cti.simulator import AgentSpec, PbxSimulator, QueueSpec, SimConfig
 from ivr.service import Ivr
+from tests.bus_follow import NodeEvents
 from tests.conftest import NOW, Stack
 
 pytestmark = pytest.mark.stack
@@ -64,7 +64,10 @@ async def test_given_a_repeat_complainant_when_pressing_2_then_they_are_first_in
     agi_port = await ivr.start()
     sim = PbxSimulator(SimConfig(speed=20, agi=f"agi://127.0.0.1:{agi_port}/default", recordings=tmp_path,
                                  sounds=ivr.prompts.spoken_seconds(),
-                                 agents=[AgentSpec(AGENT, "Agent 1001", 2.0, 30.0, queues=("complaints",))]))
+                                 agents=[AgentSpec(AGENT, "Agent 1001", 2.0, 30.0, queues=("complaints",))],
+                                 # callers wait as long as the test needs, however slow the machine
+                                 queues=[QueueSpec(q, "leastrecent", max_wait=3600) for q in
+                                         ("complaints", "claims", "consultation", "vip", "general-service")]))
     sim.queues.pause(AGENT, True, "培训")  # nobody answers until both callers wait
     port = await sim.start()
     bridge = CtiBridge(settings, ctx.bus, SystemClock(), ami=AmiSettings("127.0.0.1", port, "cti", "cti-secret",
@@ -72,8 +75,7 @@ async def test_given_a_repeat_complainant_when_pressing_2_then_they_are_first_in
     stop = asyncio.Event()
     runner = asyncio.create_task(bridge.run(stop))
 
-    async def events() -> list[Event]:
-        return [e.event for e in await ctx.bus.read("calls", after=FROM_START, limit=100_000) if e.node == node]
+    events = await NodeEvents(ctx.bus, "calls", node).start()
 
     async def queued(count: int) -> bool:
         return sum(e.type == "call.queued" for e in await events()) >= count
