@@ -283,3 +283,32 @@ async def test_given_a_running_call_when_stopped_then_cancelled_after_the_grace(
     await peer.close()
     with pytest.raises(OSError):
         await AsteriskPeer.connect(server.port)
+
+
+async def test_given_a_reaction_observer_when_digits_arrive_then_one_reaction_per_digit_reply(serve: Any) -> None:
+    reactions: list[float] = []
+
+    async def flow(s: AgiSession, v: dict[str, Any]) -> None:
+        await s.answer()
+        await s.get_data("beep", 3000, 4)  # digits: the next command's write is a reaction
+        await s.set_variable("A", "1")
+        await s.get_data("beep", 3000, 4)  # nothing typed: no reaction
+        await s.set_variable("B", "2")
+        await s.stream_file("beep")  # interrupted by a key: a reaction
+        await s.verbose("done")
+
+    calls = Calls(flow)
+    server = await serve(calls, on_reaction=reactions.append)
+    peer = await AsteriskPeer.connect(server.port)
+    await peer.send(TRACE.env)
+    for reply in ("200 result=0", "200 result=42", "200 result=1", "200 result=", "200 result=1",
+                  "200 result=50 endpos=1200", "200 result=1"):
+        await peer.command()
+        await asyncio.sleep(0.3 if reply == "200 result=42" else 0)  # the caller's digits arrive later
+        await peer.reply(reply)
+    assert await peer.closed_by_server()
+    await peer.close()
+    await wait_idle(server)
+    assert calls.outcomes == ["ok"]
+    assert len(reactions) == 2
+    assert all(0 <= r < 0.2 for r in reactions)  # from the digits' arrival, not from the GET DATA (0.3 s)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from ivr.agi.protocol import ENV_TIMEOUT, MAX_ENV_LINES, MAX_LINE, AgiProtocolError, EnvIncomplete, read_env
@@ -21,6 +22,7 @@ from ivr.flows.channel import CallerGone, ChannelTimeout
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AgiSession], Awaitable[None] | None]
+ReactionObserver = Callable[[float], None]
 
 CLOSE_TIMEOUT = 1.0  # waiting for the close to reach the kernel must not hold a finished call's task
 
@@ -29,7 +31,7 @@ class AgiServer:
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 4573, *,
                  command_timeout: float = COMMAND_TIMEOUT, media_timeout: float = MEDIA_TIMEOUT,
                  env_timeout: float = ENV_TIMEOUT, max_line: int = MAX_LINE, max_env_lines: int = MAX_ENV_LINES,
-                 backlog: int = 1024) -> None:
+                 backlog: int = 1024, on_reaction: ReactionObserver | None = None) -> None:
         self.handler = handler
         self.host = host
         self.port = port
@@ -39,6 +41,7 @@ class AgiServer:
         self.max_line = max_line
         self.max_env_lines = max_env_lines
         self.backlog = backlog
+        self.on_reaction = on_reaction
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
 
@@ -49,8 +52,13 @@ class AgiServer:
 
     async def start(self) -> int:
         """Listen; returns the bound port (useful with port 0)."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=self.max_line,
-                                                  backlog=self.backlog)
+        loop = asyncio.get_running_loop()
+
+        def connection() -> asyncio.StreamReaderProtocol:  # what asyncio.start_server does, with our reader
+            return asyncio.StreamReaderProtocol(ArrivalStampedReader(limit=self.max_line, loop=loop),
+                                                self._serve, loop=loop)
+
+        self._server = await loop.create_server(connection, self.host, self.port, backlog=self.backlog)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("FastAGI listening on %s:%d", self.host, self.port)
         return self.port
@@ -97,7 +105,7 @@ class AgiServer:
             log.info("FastAGI %s: connection lost while reading the env: %s", peer, exc)
             return
         session = AgiSession(reader, writer, env, command_timeout=self.command_timeout,
-                             media_timeout=self.media_timeout)
+                             media_timeout=self.media_timeout, on_reaction=self.on_reaction)
         where = f"{peer} {session.script} {session.channel or '?'}"
         try:
             result = self.handler(session)
@@ -113,6 +121,17 @@ class AgiServer:
             log.warning("FastAGI %s: protocol error: %s; closing", where, exc)
         except Exception:
             log.exception("FastAGI %s: handler failed; closing the call", where)
+
+
+class ArrivalStampedReader(asyncio.StreamReader):
+    """A StreamReader that notes when bytes last came off the socket: the earliest moment the process sees
+    a caller's digits, so the IVR's reaction time includes any wait for the event loop, not only our code."""
+
+    arrived_at = 0.0
+
+    def feed_data(self, data: bytes) -> None:
+        self.arrived_at = time.perf_counter()
+        super().feed_data(data)
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from ivr.agi.protocol import (
     HANGUP_LINE,
@@ -34,7 +36,8 @@ MEDIA_TIMEOUT = 300.0
 
 class AgiSession:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, env: dict[str, str], *,
-                 command_timeout: float = COMMAND_TIMEOUT, media_timeout: float = MEDIA_TIMEOUT) -> None:
+                 command_timeout: float = COMMAND_TIMEOUT, media_timeout: float = MEDIA_TIMEOUT,
+                 on_reaction: Callable[[float], None] | None = None) -> None:
         self.reader = reader
         self.writer = writer
         self.env = env
@@ -42,6 +45,10 @@ class AgiSession:
         self.media_timeout = media_timeout
         self._lock = asyncio.Lock()  # one command in flight: replies carry no id to match them by
         self._finished: BaseException | None = None
+        # Reaction time: from a reply carrying the caller's digits reaching the process to our next command
+        # being written. ``on_reaction`` receives it in seconds (the IVR benchmark's figure).
+        self.on_reaction = on_reaction
+        self._digits_arrived_at: float | None = None
 
     @property
     def script(self) -> str:
@@ -81,6 +88,10 @@ class AgiSession:
             try:
                 async with asyncio.timeout(self.command_timeout if timeout is None else timeout):
                     self.writer.write(line)
+                    if self._digits_arrived_at is not None:
+                        if self.on_reaction is not None:
+                            self.on_reaction(time.perf_counter() - self._digits_arrived_at)
+                        self._digits_arrived_at = None
                     await self.writer.drain()
                     reply = await self._read_reply()
             except TimeoutError:
@@ -99,6 +110,8 @@ class AgiSession:
         if reply.code == 511:
             self._finished = CallerGone(f"{verb}: {reply.data}")
             raise self._finished
+        if _carries_digits(verb, reply):
+            self._digits_arrived_at = getattr(self.reader, "arrived_at", None) or time.perf_counter()
         return reply
 
     async def _read_reply(self) -> AgiReply:
@@ -179,6 +192,15 @@ class AgiSession:
             log.warning("%s %s failed on %s: %s", verb, what, self.channel, reply.raw)
             return None
         return chr(code) if 0 < code < 128 else None
+
+
+def _carries_digits(verb: str, reply: AgiReply) -> bool:
+    """The reply brings keys the caller pressed: digits collected, or a key that interrupted a prompt."""
+    if reply.code != 200:
+        return False
+    if verb == "GET DATA":
+        return reply.result not in ("", "-1")
+    return verb in ("STREAM FILE", "SAY DIGITS", "SAY NUMBER", "WAIT FOR DIGIT") and (reply.result_int or 0) > 0
 
 
 def _known(value: str | None) -> str | None:
