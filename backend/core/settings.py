@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     recordings_dir: Path | None = Field(
         None, description="Folder where the PBX's call recordings (MixMonitor) can be read. Empty: `<data_dir>/recordings`.")
 
+    # -- tickets, workflow, attachments, knowledge base
+    attachments_dir: Path | None = Field(
+        None, description="Folder where ticket, handling-record and article attachments are stored (by content hash). Empty: `<data_dir>/attachments`.")
+    attachment_max_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted attachment (bytes).")
+    attachment_types: list[str] = Field(
+        ["pdf", "jpg", "png", "gif", "docx", "xlsx", "doc", "xls", "txt", "wav", "mp3", "mp4", "zip"],
+        description="File types accepted as attachments (checked by content, not by name).")
+    virus_scan_command: str = Field(
+        "", description="Command that scans an uploaded file before it is kept, e.g. `clamdscan --no-summary {path}`; exit 0 = clean. Empty: no scan.")
+    import_max_bytes: int = Field(10 * 1024 * 1024, description="Largest accepted 12378 import file (bytes).")
+    due_soon_hours: int = Field(48, description="A ticket or workflow step is 将超期 (due soon) this many hours before its deadline.")
+    deadline_check_seconds: float = Field(60.0, description="How often `worker` looks for tickets and steps that are due soon or overdue.")
+
     # -- PBX simulator (embedded default)
     sim_calls_per_minute: float = Field(4.0, description="`demo`: simulated inbound calls per minute; 0 = no generated traffic.")
     sim_speed: float = Field(1.0, description="`demo`: how many times faster than real time the simulated PBX runs (rings, talk).")
@@ -96,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def effective_recordings_dir(self) -> Path:
         return self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
+
+    @property
+    def effective_attachments_dir(self) -> Path:
+        return self.attachments_dir if self.attachments_dir is not None else self.data_dir / "attachments"
 
     @property
     def effective_prompts_dir(self) -> Path:

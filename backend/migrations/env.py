@@ -15,6 +15,11 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds a table by copy, drop and rename. With foreign keys on, the drop would first delete
+        # the rows of every table referencing it (ON DELETE CASCADE). Set before any transaction (SQLite ignores
+        # it inside one); this connection is disposed of after the migration.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -12,9 +12,9 @@ with :func:`across_org_tree`, rather than widening the session it runs in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, ForeignKey, event, select
+from sqlalchemy import Executable, ForeignKey, event, literal_column, select
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 
 from backend.orgs.models import Org, subtree_bounds
@@ -30,6 +30,17 @@ class OrgScoped:
     @declared_attr
     def org_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy declared_attr signature
         return mapped_column(ForeignKey("orgs.id", ondelete="RESTRICT"), index=True)
+
+    @classmethod
+    def in_scope(cls, org_ids: Any) -> Any:
+        """The rule "this row is visible to the orgs ``org_ids`` (a SELECT of org ids)". A table whose rows
+        are shared beyond their org (a ticket being countersigned by another branch) widens it here, so the
+        one mechanism stays one."""
+        if cls is OrgScoped:
+            # SQLAlchemy first traces the criteria lambda with the mixin itself (to find its bound values);
+            # the mixin has no mapped column, so the trace gets the same shape by name.
+            return literal_column("org_id").in_(org_ids)
+        return cls.org_id.in_(org_ids)
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def _apply_scope(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(
             OrgScoped,
-            lambda cls: cls.org_id.in_(select(Org.id).where(Org.path >= lo, Org.path < hi)),
+            lambda cls: cls.in_scope(select(Org.id).where(Org.path >= lo, Org.path < hi)),
             include_aliases=True,
         )
     )
