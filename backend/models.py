@@ -1,5 +1,11 @@
 """Imports every table so ``Base.metadata`` is complete (for Alembic and schema checks)."""
 
+# Tables of these packages are registered on Base.metadata by importing their models modules.
+import backend.attachments.models  # noqa: F401
+import backend.fund.models  # noqa: F401
+import backend.knowledge.models  # noqa: F401
+import backend.regulator.models  # noqa: F401
+import backend.search.models  # noqa: F401
 from backend.audit.models import AuditRecord
 from backend.auth.models import AuthSession, User, UserRole
 from backend.callbacks.models import CallbackRequest

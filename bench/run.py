@@ -8,7 +8,8 @@ import importlib
 import logging
 
 BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse",
-              "cti_pipeline": "bench.cti_pipeline", "ivr_agi": "bench.ivr_agi"}
+              "cti_pipeline": "bench.cti_pipeline", "ivr_agi": "bench.ivr_agi",
+              "tickets_scale": "bench.tickets_scale"}
 
 
 def main() -> None:

@@ -97,3 +97,40 @@ def test_given_any_id_when_reading_customer_or_policy_then_found_or_404(client: 
     path = quote(raw_id, safe="")
     _check(client.get(f"/api/customers/{path}"))
     _check(client.get(f"/api/policies/{path}"))
+
+
+ACTIONS = ["transfer", "escalate", "return", "reply", "close", "reopen", "withdraw", "countersign", "sign", "propose",
+           "approve", "reject", "extend", "appraisal", "merge", "supervise", "urge", "submit", "remind", "nonsense"]
+action_like = st.fixed_dictionaries({"action": st.sampled_from(ACTIONS) | st.text(max_size=8)}, optional={
+    "version": st.integers(-2, 5) | st.text(max_size=3), "opinion": st.text(max_size=50) | st.none(),
+    "work_item_id": st.integers(-1, 10**13), "target_org_id": st.integers(-1, 10**13) | st.text(max_size=4),
+    "target_user_id": st.integers(-1, 60), "target_org_ids": st.lists(st.integers(-1, 60), max_size=25),
+    "reply": json_values | st.fixed_dictionaries({"method": st.sampled_from(["phone", "sms", "x"]),
+                                                  "told_at": st.text(max_size=30)}),
+    "withdrawn_at": st.text(max_size=30), "merge_into_ticket_id": st.integers(-1, 10**13),
+    "appraisal_from": st.text(max_size=12) | st.dates().map(str), "appraisal_to": st.dates().map(str),
+    "customer_told": st.booleans() | st.text(max_size=3), "attachment_ids": st.lists(st.integers(-1, 9), max_size=3),
+})
+
+
+@pytest.fixture(scope="module")
+def ticket_id(client: TestClient) -> int:
+    r = client.post("/api/tickets", json={"type": "consultation", "subject": "咨询退保手续", "caller_phone": "13800138000",
+                                          "submit": True})
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+@fuzz
+@given(body=action_like | json_values)
+def test_given_any_action_when_acting_on_a_ticket_then_done_or_refused_cleanly(client: TestClient, ticket_id: int,
+                                                                               body) -> None:  # type: ignore[no-untyped-def]
+    _check(client.post(f"/api/tickets/{ticket_id}/actions", json=body))
+
+
+@fuzz
+@given(params=st.dictionaries(st.sampled_from(["q", "status", "type", "received_from", "received_to", "org_id",
+                                               "subtree", "cause", "limit", "cursor", "sort", "due_state"]),
+                              st.text(max_size=25), max_size=4))
+def test_given_any_query_when_searching_tickets_then_results_or_refused_cleanly(client: TestClient, params) -> None:  # type: ignore[no-untyped-def]
+    _check(client.get("/api/tickets/search", params=params))

@@ -82,50 +82,92 @@ async def timeline(stack: Stack, who: str, ticket_id: int) -> list[dict[str, Any
 # --- the journey of a complaint
 
 
+async def decide(stack: Stack, handler: str, manager: str, tid: int, version: int) -> int:
+    """拟办 → 审批 → 答复 → 结案 at the handler's org; the ticket's version afterwards."""
+    await ok(stack, handler, tid, "propose", version, opinion="拟同意客户诉求，补付理赔款")
+    await ok(stack, manager, tid, "approve", version + 1, opinion="同意")
+    await ok(stack, handler, tid, "reply", version + 2, reply=TOLD)
+    closed = await ok(stack, handler, tid, "close", version + 3, opinion="客户接受")
+    assert closed["status"] == "closed"
+    return int(closed["version"])
+
+
 async def test_given_an_outlet_complaint_when_it_travels_the_tree_then_each_step_is_recorded_and_it_closes(
         stack: Stack, clock: FrozenClock) -> None:
+    """The issue's scenario: register → transfer → countersign by two branches → escalate → return → approve →
+    reply → close, each step with its actor, org and times on the timeline."""
     outlet_handler = await user(stack, Role.complaint_handler, "outlet")
-    branch_handler = await user(stack, Role.complaint_handler, "branch")
     hq_handler = await user(stack, Role.complaint_handler, "hq")
+    branch_handler = await user(stack, Role.complaint_handler, "branch")
+    other_branch_handler = await user(stack, Role.complaint_handler, "other_branch")
+    central_handler = await user(stack, Role.complaint_handler, "central")
+    central_manager = await user(stack, Role.org_manager, "central")
     t = await register(stack)
-    tid, outlet, branch, hq = t["id"], stack.orgs["outlet"].id, stack.orgs["branch"].id, stack.orgs["hq"].id
+    tid, outlet, central, hq = t["id"], stack.orgs["outlet"].id, stack.orgs["central"].id, stack.orgs["hq"].id
+    branch, other_branch = stack.orgs["branch"].id, stack.orgs["other_branch"].id
 
     todo = [w for w in (await stack.get(outlet_handler, "/api/workflow/todo")).json() if w["ticket_id"] == tid]
     assert [(w["step"], w["org_id"], w["ticket_number"]) for w in todo] == [("handle", outlet, t["number"])]
     assert datetime.fromisoformat(todo[0]["due_at"]) == START + timedelta(days=5)  # handle: 5 days
 
     later(stack, timedelta(hours=2))
-    moved = await ok(stack, outlet_handler, tid, "transfer", 1, target_org_id=branch, opinion="需分公司协调")
-    assert moved["work_item"]["org_id"] == branch and moved["org_id"] == outlet  # going up keeps the owner
-    assert tid not in await todo_ids(stack, outlet_handler) and tid in await todo_ids(stack, branch_handler)
+    moved = await ok(stack, outlet_handler, tid, "transfer", 1, target_org_id=hq, opinion="涉及总公司产品条款")
+    assert moved["work_item"]["org_id"] == hq and moved["org_id"] == outlet  # going up keeps the owner
+    assert tid not in await todo_ids(stack, outlet_handler) and tid in await todo_ids(stack, hq_handler)
 
-    later(stack, timedelta(days=1))
-    await ok(stack, branch_handler, tid, "escalate", 2, opinion="涉及总公司产品条款")
+    # 会签 by two branches; the other branch cannot see the outlet's ticket until it is asked
+    assert (await stack.get(other_branch_handler, f"/api/tickets/{tid}")).status_code == 404
+    later(stack, timedelta(hours=1))
+    asked = await ok(stack, hq_handler, tid, "countersign", 2, target_org_ids=[branch, other_branch],
+                     opinion="请两家分公司核实销售过程")
+    assert sorted(w["org_id"] for w in asked["work_items"]) == sorted([branch, other_branch])
+    assert tid not in await todo_ids(stack, hq_handler)  # waiting for the opinions
+    assert (await stack.get(other_branch_handler, f"/api/tickets/{tid}")).status_code == 200
+    assert tid in await todo_ids(stack, branch_handler) and tid in await todo_ids(stack, other_branch_handler)
+    later(stack, timedelta(hours=1))
+    first = await ok(stack, branch_handler, tid, "sign", 3, opinion="销售过程合规")
+    assert first["work_item"] is None and tid not in await todo_ids(stack, hq_handler)
+    second = await ok(stack, other_branch_handler, tid, "sign", 4, opinion="无相关记录")
+    assert second["work_item"]["org_id"] == hq and second["work_item"]["step"] == "handle"
     assert tid in await todo_ids(stack, hq_handler)
 
+    later(stack, timedelta(hours=1))
+    await ok(stack, hq_handler, tid, "transfer", 5, target_org_id=central, opinion="请中支处理")
     later(stack, timedelta(days=1))
-    back = await ok(stack, hq_handler, tid, "return", 3, opinion="请分公司按条款答复客户")
-    assert back["work_item"]["org_id"] == branch and back["work_item"]["step"] == "handle"
-
+    await ok(stack, central_handler, tid, "escalate", 6, opinion="需分公司协调")
+    assert tid in await todo_ids(stack, branch_handler)
     later(stack, timedelta(hours=3))
-    replied = await ok(stack, branch_handler, tid, "reply", 4, opinion="已电话告知处理结果", reply=TOLD)
-    assert replied["work_item"]["step"] == "close"
-    closed = await ok(stack, branch_handler, tid, "close", 5, opinion="客户接受")
-    assert (closed["status"], closed["version"], closed["work_item"]) == ("closed", 6, None)
-    assert tid not in await todo_ids(stack, branch_handler)
+    back = await ok(stack, branch_handler, tid, "return", 7, opinion="请中支按条款处理")
+    assert back["work_item"]["org_id"] == central and back["work_item"]["step"] == "handle"
 
-    steps = await timeline(stack, branch_handler, tid)
-    assert [s["action"] for s in steps] == ["submit", "transfer", "escalate", "return", "reply", "close"]
-    assert [s["actor_name"] for s in steps[1:]] == [outlet_handler, branch_handler, hq_handler, branch_handler,
-                                                   branch_handler]
-    assert [s["actor_org_id"] for s in steps] == [outlet, outlet, branch, hq, branch, branch]
-    assert steps[3]["opinion"] == "请分公司按条款答复客户" and steps[4]["details"] == TOLD
+    later(stack, timedelta(hours=1))
+    assert (await act(stack, central_handler, tid, "reply", 8, reply=TOLD)).status_code == 409  # not approved yet
+    proposed = await ok(stack, central_handler, tid, "propose", 8, opinion="拟同意客户诉求")
+    assert proposed["work_item"]["step"] == "approve" and proposed["work_item"]["assignee_role"] == "org_manager"
+    assert tid not in await todo_ids(stack, central_handler) and tid in await todo_ids(stack, central_manager)
+    await ok(stack, central_manager, tid, "approve", 9, opinion="同意")
+    replied = await ok(stack, central_handler, tid, "reply", 10, opinion="已电话告知处理结果", reply=TOLD)
+    assert replied["work_item"]["step"] == "close"
+    closed = await ok(stack, central_handler, tid, "close", 11, opinion="客户接受")
+    assert (closed["status"], closed["version"], closed["work_item"]) == ("closed", 12, None)
+    assert tid not in await todo_ids(stack, central_handler)
+
+    steps = await timeline(stack, central_handler, tid)
+    assert [s["action"] for s in steps] == ["submit", "transfer", "countersign", "sign", "sign", "transfer",
+                                            "escalate", "return", "propose", "approve", "reply", "close"]
+    assert [s["actor_org_id"] for s in steps] == [outlet, outlet, hq, branch, other_branch, hq, central, branch,
+                                                  central, central, central, central]
+    assert steps[3]["opinion"] == "销售过程合规" and steps[10]["details"]["method"] == "phone"
     hours = [(datetime.fromisoformat(s["acted_at"]) - START) / timedelta(hours=1) for s in steps]
-    assert hours == [0, 2, 26, 50, 53, 53]
-    # received_at: when that person got it (the HQ handler got it when the branch escalated)
-    assert datetime.fromisoformat(steps[3]["received_at"]) == START + timedelta(hours=26)
-    done = (await stack.get(branch_handler, "/api/workflow/done")).json()
+    assert hours == [0, 2, 3, 4, 4, 5, 29, 32, 33, 33, 33, 33]
+    # received_at: when that person got it (the branch got the countersign item at hour 3)
+    assert datetime.fromisoformat(steps[3]["received_at"]) == START + timedelta(hours=3)
+    done = (await stack.get(central_handler, "/api/workflow/done")).json()
     assert [d["last_action"] for d in done if d["ticket_id"] == tid] == ["close"]
+    closed_list = (await stack.get(central_handler, "/api/workflow/closed")).json()
+    assert [c["id"] for c in closed_list if c["id"] == tid] == [tid]
+    # once signed, the other branch still sees the ticket it worked on (its 已办), but nothing of its own tree
+    assert (await stack.get(other_branch_handler, f"/api/tickets/{tid}")).status_code == 200
 
 
 async def test_given_an_outlet_complaint_when_read_by_a_sibling_outlet_then_never_seen_and_the_branch_manager_sees_it(
@@ -212,7 +254,7 @@ async def test_given_a_complaint_without_reply_when_closed_then_409_and_a_consul
     handler = await user(stack, Role.complaint_handler, "outlet")
     t = await register(stack)
     r = await act(stack, handler, t["id"], "close", 1)
-    assert r.status_code == 409 and r.json()["requires"] == "reply"
+    assert r.status_code == 409 and r.json()["type"].endswith(":action-not-allowed")
     assert len(await timeline(stack, handler, t["id"])) == 1
     c = await register(stack, "consultation")
     assert (await ok(stack, handler, c["id"], "close", 1))["status"] == "closed"
@@ -220,15 +262,17 @@ async def test_given_a_complaint_without_reply_when_closed_then_409_and_a_consul
 
 async def test_given_a_closed_complaint_when_reopened_with_a_reason_then_open_at_the_owner_org(stack: Stack) -> None:
     handler = await user(stack, Role.complaint_handler, "outlet")
+    manager = await user(stack, Role.org_manager, "outlet")
     t = await register(stack)
-    await ok(stack, handler, t["id"], "reply", 1, reply=TOLD)
-    await ok(stack, handler, t["id"], "close", 2)
-    assert (await act(stack, handler, t["id"], "reopen", 3)).status_code == 422
-    assert (await act(stack, handler, t["id"], "close", 3)).status_code == 409
-    reopened = await ok(stack, handler, t["id"], "reopen", 3, opinion="客户提供新的事实")
+    v = await decide(stack, handler, manager, t["id"], 1)
+    assert (await act(stack, handler, t["id"], "reopen", v)).status_code == 422
+    assert (await act(stack, handler, t["id"], "close", v)).status_code == 409
+    reopened = await ok(stack, handler, t["id"], "reopen", v, opinion="客户提供新的事实")
     assert reopened["status"] == "open" and reopened["work_item"]["org_id"] == stack.orgs["outlet"].id
+    # new facts restart the clock: 15 days from the reopening day
+    assert reopened["decision_days"] == 15
     assert t["id"] in await todo_ids(stack, handler)
-    assert (await act(stack, handler, t["id"], "reopen", 4, opinion="再次")).status_code == 409
+    assert (await act(stack, handler, t["id"], "reopen", v + 1, opinion="再次")).status_code == 409
 
 
 async def test_given_a_withdrawal_when_recorded_with_a_reason_then_closed_with_the_withdrawal_date(

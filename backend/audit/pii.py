@@ -24,6 +24,7 @@ class PiiKind(enum.StrEnum):
     id_number = "id_number"
     phone = "phone"
     bank_account = "bank_account"
+    person_name = "person_name"  # a person's name where it identifies a payee (fund usage)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Pii:
 IdNumber = Annotated[str, Pii(PiiKind.id_number)]
 Phone = Annotated[str, Pii(PiiKind.phone)]
 BankAccount = Annotated[str, Pii(PiiKind.bank_account)]
+PersonName = Annotated[str, Pii(PiiKind.person_name)]
 
 
 def mask(kind: PiiKind, value: str) -> str:
@@ -50,6 +52,8 @@ def mask(kind: PiiKind, value: str) -> str:
             area, local = value.split("-", 1)
             return f"{area}-" + "*" * max(len(local) - 4, 1) + local[-4:]
         return "*" * max(len(value) - 4, 1) + value[-4:]
+    if kind is PiiKind.person_name:  # 张三 → 张*, 欧阳娜娜 → 欧***
+        return value[:1] + "*" * max(len(value) - 1, 1)
     return "****" + value[-4:]
 
 

@@ -418,3 +418,23 @@ class CallbackRequested(Event):
     customer_id: int | None = None
     requested_at: datetime
     due_at: datetime  # the next time agents are there to call (business hours, holidays)
+
+
+# --- tickets stream: workflow notices for the people who must act (the hub delivers them; the worker's
+# notification channels may forward them by SMS or mail)
+
+
+@register
+class TicketNotice(Event):
+    """Something a unit must know about a ticket now: it was assigned to them, supervised (督办) or urged
+    (催办) by a superior, its step or decision deadline is due soon, or it is overdue and was escalated.
+    Addressed to the org whose subtree must act (``org_path``) or to named users."""
+
+    type: ClassVar[str] = "ticket.notice"
+    stream: ClassVar[str] = "tickets"
+    kind: str  # assigned | supervised | urged | due_soon | overdue
+    ticket_id: int
+    ticket_number: str
+    step: str | None = None
+    due_at: datetime | None = None
+    message: str

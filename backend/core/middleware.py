@@ -6,6 +6,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -56,20 +57,23 @@ class _TooLarge(StarletteHTTPException):
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed."""
+    """Refuse bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed.
+    ``per_path`` gives exact paths their own limit (file uploads, which stream and check their content)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope.get("path", ""), self.max_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         seen = 0
         started = False
@@ -79,8 +83,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if seen > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def _send(message: Message) -> None:
@@ -93,12 +97,12 @@ class BodyLimit:
             await self.app(scope, _receive, _send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         body: dict[str, Any] = {
             "type": "urn:lianluo:problem:payload-too-large", "title": "请求体过大", "status": 413,
-            "detail": f"请求体超过 {self.max_bytes} 字节上限", "instance": scope.get("path"),
+            "detail": f"请求体超过 {limit} 字节上限", "instance": scope.get("path"),
         }
         data = json.dumps(body, ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from backend.attachments.models import OwnerKind
+from backend.attachments.services import link_attachments
 from backend.audit.pii import present
 from backend.auth.deps import Ctx, Session, allowed
 from backend.auth.permissions import Permission
@@ -31,6 +33,7 @@ TicketWriter = Annotated[Principal, Depends(allowed(Permission.ticket_write))]
 @router.post("/tickets", response_model=TicketOut, status_code=201, summary="登记工单（submit=false 为暂存）")
 async def create(body: TicketIn, ctx: Ctx, session: Session, principal: TicketWriter) -> TicketOut:
     ticket = await register(session, principal, ctx.clock, body)
+    await link_attachments(session, principal, body.attachment_ids, OwnerKind.ticket, ticket.id)
     return await present(TicketOut.of(ticket), principal, session)
 
 

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, UTCDateTime
@@ -34,6 +34,21 @@ class TicketStatus(enum.StrEnum):
     closed = "closed"
 
 
+class DueState(enum.StrEnum):
+    """Where a deadline stands; moved forward by the deadline job (backend.workflow.deadline_job), and
+    back to normal when the deadline moves (extension, appraisal period)."""
+
+    normal = "normal"
+    due_soon = "due_soon"  # 将超期
+    overdue = "overdue"  # 超期
+
+
+class Priority(enum.IntEnum):
+    normal = 0
+    supervised = 1  # 督办 by a superior, or escalated for being overdue
+    regulator = 2  # transferred by the regulator (12378)
+
+
 class Ticket(OrgScoped, Base):
     __tablename__ = "tickets"
 
@@ -54,6 +69,14 @@ class Ticket(OrgScoped, Base):
     node: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_days: Mapped[int | None] = mapped_column()  # 15, 30 after an extension, 60 with approval
+    excluded_days: Mapped[int] = mapped_column(default=0)  # external appraisal days left out of the count
+    due_state: Mapped[str] = mapped_column(String(16), default=DueState.normal)
+    priority: Mapped[int] = mapped_column(default=Priority.normal)
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # decided and closed, withdrawn or merged
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    process: Mapped[str | None] = mapped_column(String(48))  # workflow process key, chosen at submission
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     risk_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -67,7 +90,28 @@ class Ticket(OrgScoped, Base):
         Index("ix_tickets_caller_phone", "caller_phone"),
         Index("ix_tickets_complainant_id_number", "complainant_id_number"),
         Index("ix_tickets_call_id", "call_id"),
+        Index("ix_tickets_status_decision_due", "status", "decision_due_at"),
+        Index("ix_tickets_org_due_state", "org_id", "due_state"),
     )
+
+    @classmethod
+    def in_scope(cls, org_ids: Any) -> Any:
+        """Owned by an org in scope, or shared with one (countersign, extension approval elsewhere)."""
+        shared = select(TicketAccess.ticket_id).where(TicketAccess.org_id.in_(org_ids))
+        return cls.org_id.in_(org_ids) | cls.id.in_(shared)
+
+
+class TicketAccess(Base):
+    """An org outside a ticket's owning subtree that was asked to work on it (会签, 审批) and so sees it.
+
+    Ownership (``Ticket.org_id``) still decides whose ticket it is; this only widens who may read it.
+    Not itself org data: it is read only inside the scope rule above."""
+
+    __tablename__ = "ticket_access"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True, index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TicketCounter(Base):

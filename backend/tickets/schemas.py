@@ -36,6 +36,8 @@ class TicketFields(BaseModel):
 class TicketIn(TicketFields):
     type: TicketType
     submit: bool = Field(False, description="false = 暂存为草稿")
+    attachment_ids: list[int] = Field(default_factory=list, max_length=20,
+                                      description="已上传的附件（POST /api/attachments），登记时关联到工单")
 
 
 class TicketPatch(BaseModel):
@@ -107,6 +109,13 @@ class TicketOut(BaseModel):
     node: str | None
     received_at: datetime
     decision_due_at: datetime | None
+    decision_days: int | None = None
+    excluded_days: int = 0
+    due_state: str = "normal"
+    priority: int = 0
+    supervised_at: datetime | None = None
+    closed_at: datetime | None = None
+    merged_into_id: int | None = None
     details: DetailsOut
     risk_flags: list[str]
     created_by: int | None

@@ -17,9 +17,10 @@ from backend.core.clock import Clock
 from backend.core.db import filtered
 from backend.core.problems import Conflict, Invalid, NotFound
 from backend.directory.models import Customer
-from backend.tickets.deadlines import decision_due
+from backend.search.indexer import index_ticket
+from backend.tickets.deadlines import DECISION_DAYS, decision_due
 from backend.tickets.details import validated
-from backend.tickets.models import Ticket, TicketStatus, TicketType
+from backend.tickets.models import Priority, Ticket, TicketStatus, TicketType
 from backend.tickets.numbering import SHANGHAI, next_number
 from backend.tickets.risk import risk_flags
 from backend.tickets.schemas import TicketIn, TicketPatch, TicketQuery
@@ -64,21 +65,29 @@ async def _submit(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     ticket.risk_flags = await risk_flags(session, ticket)
 
 
-async def register(session: AsyncSession, principal: Principal, clock: Clock, body: TicketIn) -> Ticket:
-    """A new ticket owned by the registering user's org: a draft, or submitted at once."""
+async def register(session: AsyncSession, principal: Principal, clock: Clock, body: TicketIn, *,
+                   org_id: int | None = None, decision_due_at: datetime | None = None,
+                   priority: int = Priority.normal) -> Ticket:
+    """A new ticket owned by the registering user's org (or ``org_id``, already checked to be in the caller's
+    subtree: a 12378 import assigns each complaint to the org it names): a draft, or submitted at once.
+    ``decision_due_at`` replaces the computed deadline when someone else set it (the regulator's 到期日)."""
     now = clock.now()
-    fields = body.model_dump(exclude={"type", "submit", "details", "received_at"})
+    fields = body.model_dump(exclude={"type", "submit", "details", "received_at", "attachment_ids"})
     await _check_references(session, fields)
     details = await validated(session, body.type, body.details, complete=body.submit)
     received_at = body.received_at or now
-    ticket = Ticket(**fields, type=body.type, status=TicketStatus.draft, org_id=principal.org_id,
+    ticket = Ticket(**fields, type=body.type, status=TicketStatus.draft,
+                    org_id=org_id if org_id is not None else principal.org_id,
                     number=await next_number(session, body.type, now), received_at=received_at,
-                    decision_due_at=decision_due(body.type, received_at), details=details, risk_flags=[],
-                    created_by=principal.user_id, created_at=now, updated_at=now)
+                    decision_due_at=decision_due_at or decision_due(body.type, received_at), details=details,
+                    risk_flags=[],
+                    decision_days=DECISION_DAYS if decision_due(body.type, received_at) else None,
+                    priority=priority, created_by=principal.user_id, created_at=now, updated_at=now)
     if body.submit:
         await _submit(session, ticket, now)  # before the INSERT, so a new ticket starts at version 1
     session.add(ticket)
     await session.flush()
+    await index_ticket(session, ticket)
     if body.submit:
         await start_workflow(session, ticket, now)
     return ticket
@@ -109,8 +118,11 @@ async def update_ticket(session: AsyncSession, clock: Clock, ticket_id: int, pat
                                              complete=ticket.status != TicketStatus.draft)
     for name, value in changes.items():
         setattr(ticket, name, value)
+    if changes.keys() & {"subject", "demand", "details"}:
+        await index_ticket(session, ticket)
     if "received_at" in changes:
-        ticket.decision_due_at = decision_due(ticket_type, ticket.received_at)
+        ticket.decision_due_at = decision_due(ticket_type, ticket.received_at, ticket.decision_days or DECISION_DAYS,
+                                              ticket.excluded_days)
     return ticket
 
 

@@ -1,8 +1,8 @@
 """The worker's job loops. Each job runs on its own period; one failing run is logged, not fatal.
 
 Today the worker housekeeps login sessions, writes call records and agent-state history from the bus
-(a follower loop) and reconciles them; deadline timers, the outbox and the dialer join it as those
-capabilities land.
+(a follower loop) and reconciles them, and runs the workflow's deadline job (将超期, 超期, escalation);
+the outbox and the dialer join it as those capabilities land.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from backend.auth.services import AuthService
 from backend.calls.consumer import run_call_records
 from backend.calls.reconcile import reconcile_job
 from backend.core.context import AppContext
+from backend.workflow.deadline_job import deadline_job
 
 log = logging.getLogger("lianluo.worker")
 
@@ -23,8 +24,12 @@ log = logging.getLogger("lianluo.worker")
 @dataclass(frozen=True)
 class Job:
     name: str
-    every_seconds: float
+    every_seconds: float | str  # seconds, or the name of the setting that says how many
     run: Callable[[AppContext], Awaitable[None]]
+
+    def period(self, ctx: AppContext) -> float:
+        every = self.every_seconds
+        return float(getattr(ctx.settings, every) if isinstance(every, str) else every)
 
 
 async def purge_login_sessions(ctx: AppContext) -> None:
@@ -37,6 +42,7 @@ async def purge_login_sessions(ctx: AppContext) -> None:
 JOBS = (
     Job("purge_login_sessions", 3600, purge_login_sessions),
     Job("reconcile_call_records", 600, reconcile_job),
+    Job("check_deadlines", "deadline_check_seconds", deadline_job),
 )
 
 # Loops that follow the bus for as long as the worker runs (each handles its own errors and ``stop``).
@@ -49,9 +55,9 @@ async def _loop(ctx: AppContext, job: Job, stop: asyncio.Event) -> None:
         try:
             await job.run(ctx)
         except Exception:
-            log.exception("job %s failed; next try in %ss", job.name, job.every_seconds)
+            log.exception("job %s failed; next try in %ss", job.name, job.period(ctx))
         try:
-            await asyncio.wait_for(stop.wait(), timeout=job.every_seconds)
+            await asyncio.wait_for(stop.wait(), timeout=job.period(ctx))
         except TimeoutError:
             pass
 

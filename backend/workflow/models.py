@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, BigId, UTCDateTime
@@ -26,7 +26,23 @@ class AssigneeKind(enum.StrEnum):
 
 class WorkItemStatus(enum.StrEnum):
     open = "open"
+    waiting = "waiting"  # its holder asked others (会签) and waits for their opinions
     done = "done"
+    cancelled = "cancelled"  # no longer needed (会签 "any" completed, ticket withdrawn or merged)
+
+
+class WorkItemKind(enum.StrEnum):
+    step = "step"  # the ticket's main line: one open or waiting at a time
+    countersign = "countersign"  # 会签: one per unit asked, in parallel
+    approval = "approval"  # 审批 of an extension beyond 30 days, beside the main line
+
+
+ACTIVE = (WorkItemStatus.open, WorkItemStatus.waiting)
+
+
+# Indexes with a DESC key column: Alembic cannot compare them by reflection (SQLite reports no direction), so
+# the schema test checks their definition itself.
+ORDERED_INDEXES = {"ix_work_items_todo": "org_id, status, priority DESC, due_at, id"}
 
 
 class WorkItem(OrgScoped, Base):
@@ -38,13 +54,20 @@ class WorkItem(OrgScoped, Base):
     assignee_kind: Mapped[str] = mapped_column(String(16))
     assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assignee_role: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default=WorkItemKind.step)
+    priority: Mapped[int] = mapped_column(default=0)  # the ticket's (Ticket.priority), for the to-do order
+    parent_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id", ondelete="CASCADE"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # countersign mode, extension asked
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_state: Mapped[str] = mapped_column(String(16), default="normal")  # backend.tickets.models.DueState
     acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    __table_args__ = (Index("ix_work_items_org_status_due", "org_id", "status", "due_at"),)
+    # 我的待办 walks ix_work_items_todo in order (most urgent first, then earliest due) and stops at the page.
+    __table_args__ = (Index("ix_work_items_todo", "org_id", "status", text("priority DESC"), "due_at", "id"),
+                      Index("ix_work_items_status_due", "status", "due_at"))
 
 
 class HandlingRecord(OrgScoped, Base):
@@ -53,7 +76,7 @@ class HandlingRecord(OrgScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     step: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(24))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the actor got the work
     acted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,78 +1,67 @@
-"""Workflow actions on tickets and the lists built from them (to-do, done, timeline).
+"""Workflow actions on tickets: checked completely, then the ticket's version is claimed, then written.
 
-An action is checked completely before anything is written; then the ticket's version is claimed with one
-``UPDATE … WHERE version = :v``: of two actors at once exactly one changes a row, the other gets a conflict
-carrying the current ticket. The handling record, the closed work item and the next one are written in the
-same transaction.
+``act`` is the one entry point. The ticket's version is claimed with one ``UPDATE … WHERE version = :v``: of two
+actors at once exactly one changes a row, the other gets a conflict carrying the current ticket. The handling
+record, the work items closed and opened, and the ticket's new state are written in the same transaction.
+
+Three families of actions:
+- main-line step actions (转办, 上报, 退回, 会签, 拟办, 审批, 延期, 外部鉴定, 合并, 答复, 结案, 撤回): allowed by the
+  process definition at the step of the caller's open work item (backend.workflow.processes);
+- actions on a parallel work item: 会签意见 on a countersign item, 同意/不同意 on an extension approval
+  (backend.workflow.parallel);
+- actions not tied to an assignment: 重开, 督办, 催办 (backend.workflow.oversight).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.models import User
 from backend.auth.permissions import Permission, Role, permissions_of
 from backend.auth.principal import Principal
 from backend.core.clock import Clock
-from backend.core.problems import Conflict, Forbidden, Invalid
+from backend.core.problems import Invalid
 from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
 from backend.tickets.models import Ticket, TicketStatus
 from backend.tickets.services import claim, get_ticket
+from backend.workflow import oversight, parallel
 from backend.workflow.engine import assign
-from backend.workflow.models import AssigneeKind, HandlingRecord, WorkItem, WorkItemStatus
+from backend.workflow.errors import ActionNotAllowed, BadTarget, NotAssignee, PrerequisiteMissing, invalid
+from backend.workflow.models import HandlingRecord, WorkItem, WorkItemKind, WorkItemStatus
+from backend.workflow.outcome import Acting, ActionResult, notice_for_item
 from backend.workflow.processes import Action, Step, process_for
 from backend.workflow.schemas import ActionIn
+from backend.workflow.writes import cancel_open_items, change, reachable
 
-NEEDS_OPINION = frozenset({Action.return_, Action.reopen, Action.withdraw})
-
-
-class NotAssignee(Forbidden):
-    title, code = "该工单当前不在您的待办中", "not-assignee"
-
-
-class ActionNotAllowed(Conflict):
-    title, code = "当前环节不能执行此操作", "action-not-allowed"
-
-
-class PrerequisiteMissing(Conflict):
-    title, code = "尚未完成前置操作", "prerequisite-missing"
-
-
-class BadTarget(Invalid):
-    title, code = "转办目标无效", "bad-target"
-
-
-@dataclass
-class ActionResult:
-    ticket: Ticket
-    record: HandlingRecord
-    work_item: WorkItem | None
-
-
-def _invalid(field: str, message: str) -> Invalid:
-    return Invalid(message, errors=[{"field": field, "type": "missing", "message": message}])
-
-
-async def _open_item(session: AsyncSession, ticket_id: int) -> WorkItem | None:
-    """The ticket's open work item, if it sits in the caller's scope."""
-    stmt = select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.status == WorkItemStatus.open)
-    return (await session.scalars(stmt.order_by(WorkItem.id.desc()).limit(1))).first()
+NEEDS_OPINION = frozenset({Action.return_, Action.reopen, Action.withdraw, Action.countersign, Action.sign,
+                           Action.propose, Action.reject, Action.extend, Action.supervise, Action.urge,
+                           Action.merge})
+NOT_REQUESTABLE = frozenset({Action.submit, Action.merged, Action.remind, Action.overdue})
 
 
 def is_assignee(item: WorkItem, principal: Principal) -> bool:
     if not principal.can(Permission.ticket_handle):
         return False
-    if item.assignee_kind == AssigneeKind.user:
+    if item.assignee_kind == "user":
         return item.assignee_user_id == principal.user_id
     if item.org_id != principal.org_id:
         return False
-    return item.assignee_kind == AssigneeKind.org or item.assignee_role in principal.roles
+    return item.assignee_kind == "org" or item.assignee_role in principal.roles
+
+
+async def _my_item(session: AsyncSession, ticket_id: int, principal: Principal, item_id: int | None) -> WorkItem:
+    """The open work item of this ticket the caller holds (the one named, if several)."""
+    stmt = select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.status == WorkItemStatus.open)
+    if item_id is not None:
+        stmt = stmt.where(WorkItem.id == item_id)
+    for item in (await session.scalars(stmt.order_by(WorkItem.id))).all():
+        if is_assignee(item, principal):
+            return item
+    raise NotAssignee("只有当前经办人可以办理该工单")
 
 
 async def _has_action(session: AsyncSession, ticket_id: int, action: Action) -> bool:
@@ -80,11 +69,6 @@ async def _has_action(session: AsyncSession, ticket_id: int, action: Action) -> 
     stmt = across_org_tree(select(HandlingRecord.id).where(HandlingRecord.ticket_id == ticket_id,
                                                            HandlingRecord.action == action).limit(1))
     return (await session.scalar(stmt)) is not None
-
-
-def _reachable(principal: Principal, org: Org) -> bool:
-    """Work may go anywhere in the actor's subtree, or up the actor's own line."""
-    return principal.scope.contains_path(org.path) or principal.org_path.startswith(org.path)
 
 
 async def _transfer_target(session: AsyncSession, principal: Principal, body: ActionIn) -> tuple[Org, int | None]:
@@ -100,23 +84,17 @@ async def _transfer_target(session: AsyncSession, principal: Principal, body: Ac
             raise BadTarget("目标人员不存在或不能处理工单")
         org_id = user.org_id
     org = await session.get(Org, org_id)
-    if org is None or not org.active or not _reachable(principal, org):
+    if org is None or not org.active or not reachable(principal, org):
         raise BadTarget("目标机构不在您的管辖范围内")
     return org, user_id
 
 
-async def _previous_item(session: AsyncSession, ticket_id: int, before: int) -> WorkItem | None:
-    stmt = across_org_tree(select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.id < before)
+async def _previous_step_item(session: AsyncSession, ticket_id: int, before: int) -> WorkItem | None:
+    """The main-line item before ``before``: where a return (退回) sends the ticket back to."""
+    stmt = across_org_tree(select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.id < before,
+                                                  WorkItem.kind == WorkItemKind.step)
                            .order_by(WorkItem.id.desc()).limit(1))
     return (await session.scalars(stmt)).first()
-
-
-async def _change(session: AsyncSession, ticket: Ticket, **changes: Any) -> None:
-    if changes:
-        await session.execute(update(Ticket).where(Ticket.id == ticket.id).values(**changes)
-                              .execution_options(synchronize_session=False))
-        for name, value in changes.items():
-            set_committed_value(ticket, name, value)
 
 
 async def _owner_after(session: AsyncSession, ticket: Ticket, target: Org) -> int:
@@ -130,41 +108,44 @@ async def act(session: AsyncSession, principal: Principal, clock: Clock, ticket_
     """Apply one workflow action to a ticket as ``principal``."""
     await get_ticket(session, ticket_id)  # 404 before anything else when it is outside the caller's scope
     action = body.action
-    if action is Action.submit:
-        raise Invalid("提交通过工单登记完成", errors=[{"field": "action", "type": "enum", "message": "不支持的操作"}])
+    if action in NOT_REQUESTABLE:
+        raise Invalid("该操作由系统记录", errors=[{"field": "action", "type": "enum", "message": "不支持的操作"}])
     if action in NEEDS_OPINION and not (body.opinion or "").strip():
-        raise _invalid("opinion", "退回、重开、撤回须填写原因")
+        raise invalid("opinion", "该操作须填写意见或原因")
     if action is Action.reply and body.reply is None:
-        raise _invalid("reply", "答复须填写答复方式和告知时间")
+        raise invalid("reply", "答复须填写答复方式和告知时间")
     now = clock.now()
     ticket = await claim(session, ticket_id, body.version, now)
-    process = process_for(ticket.type)
+    acting = Acting(session, principal, now, ticket, body)
 
-    if action is Action.reopen:
-        if ticket.status != TicketStatus.closed:
-            raise ActionNotAllowed("只有已办结的工单可以重开")
-        if not principal.can(Permission.ticket_handle):
-            raise Forbidden("无权重开工单")
-        await _change(session, ticket, status=TicketStatus.open)
-        record = HandlingRecord(ticket_id=ticket.id, step="closed", action=action, actor_user_id=principal.user_id,
-                                org_id=principal.org_id, received_at=now, acted_at=now, opinion=body.opinion,
-                                target_org_id=ticket.org_id, details={})
-        session.add(record)
-        item = assign(session, ticket.id, process.first, ticket.org_id, now)
-        await session.flush()
-        return ActionResult(ticket, record, item)
-
+    if action in oversight.ACTIONS:
+        return await oversight.apply(acting)
     if ticket.status != TicketStatus.open:
         raise ActionNotAllowed("工单未在办理中")
-    current = await _open_item(session, ticket.id)
-    if current is None or not is_assignee(current, principal):
-        raise NotAssignee("只有当前经办人可以办理该工单")
+    item = await _my_item(session, ticket.id, principal, body.work_item_id)
+    if item.kind != WorkItemKind.step:
+        return await parallel.apply_on_item(acting, item)
+    return await _step_action(acting, item)
+
+
+async def _step_action(acting: Acting, current: WorkItem) -> ActionResult:
+    session, principal, now, ticket, body = acting.session, acting.principal, acting.now, acting.ticket, acting.body
+    action = body.action
+    process = process_for(ticket.process or ticket.type)
     step = process.steps[current.step]
     rule = step.actions.get(action)
     if rule is None:
         raise ActionNotAllowed(f"「{step.label}」环节不能执行「{action.value}」")
     if rule.requires is not None and not await _has_action(session, ticket.id, rule.requires):
         raise PrerequisiteMissing(f"须先完成「{rule.requires.value}」", requires=rule.requires.value)
+    if action is Action.approve and not principal.can(Permission.ticket_approve):
+        raise NotAssignee("无审批权限")
+    if action is Action.countersign:
+        return await parallel.start_countersign(acting, current, rule)
+    if action in (Action.extend, Action.appraisal):
+        return await parallel.change_deadline(acting, current, step)
+    if action is Action.merge:
+        return await oversight.merge(acting, current)
 
     next_step: Step = process.steps[rule.next] if rule.next else step
     target: Org | None = None
@@ -179,7 +160,7 @@ async def act(session: AsyncSession, principal: Principal, clock: Clock, ticket_
         if target is None:
             raise ActionNotAllowed("总公司没有上级机构")
     elif action is Action.return_:
-        previous = await _previous_item(session, ticket.id, current.id)
+        previous = await _previous_step_item(session, ticket.id, current.id)
         if previous is None:
             raise ActionNotAllowed("没有可退回的上一环节")
         target = await session.get(Org, previous.org_id)
@@ -188,57 +169,29 @@ async def act(session: AsyncSession, principal: Principal, clock: Clock, ticket_
     elif action is Action.reply:
         assert body.reply is not None
         details = body.reply.model_dump(mode="json")
-        target = await session.get(Org, current.org_id)
-        target_user = current.assignee_user_id
     elif action is Action.withdraw:
-        details = {"withdrawn_at": (body.withdrawn_at or now).isoformat()}
-    if action in (Action.close, Action.withdraw):
-        changes["status"] = TicketStatus.closed
-    if target is not None:
+        withdrawn_at = body.withdrawn_at or now
+        details = {"withdrawn_at": withdrawn_at.isoformat()}
+        # Handling ends on the day the withdrawal is received: that day, not today, stops the clock.
+        changes.update(status=TicketStatus.closed, closed_at=withdrawn_at)
+    if action is Action.close:
+        changes.update(status=TicketStatus.closed, closed_at=now)
+    if target is None and rule.next:
+        # Moving on to the next step at the same org (拟办 → 审批 → 答复 → 结案).
+        target = await session.get(Org, current.org_id)
+        target_user = current.assignee_user_id if next_step.assignee_role is None else None
+    if target is not None and action in (Action.transfer, Action.escalate, Action.return_):
         changes["org_id"] = await _owner_after(session, ticket, target)
 
-    await _change(session, ticket, **changes)
+    await change(session, ticket, **changes)
     current.status, current.acted_at, current.version = WorkItemStatus.done, now, current.version + 1
-    record = HandlingRecord(ticket_id=ticket.id, step=current.step, action=action, actor_user_id=principal.user_id,
-                            org_id=principal.org_id, received_at=current.received_at, acted_at=now,
-                            opinion=body.opinion, target_org_id=target.id if target else None,
-                            target_user_id=target_user, details=details)
-    session.add(record)
-    item = assign(session, ticket.id, next_step, target.id, now, user_id=target_user) if target else None
+    record = acting.record(current, action, target_org_id=target.id if target else None,
+                           target_user_id=target_user, details=details)
+    if changes.get("status") == TicketStatus.closed:
+        await cancel_open_items(session, ticket.id, now)
+    item = assign(session, ticket, next_step, target.id, now, user_id=target_user) if target else None
     await session.flush()
-    return ActionResult(ticket, record, item)
-
-
-async def todo(session: AsyncSession, principal: Principal, limit: int = 200) -> list[tuple[WorkItem, Ticket]]:
-    """我的待办: open work items for me, a role of mine at my org, or my org (handlers); oldest due first."""
-    mine = [and_(WorkItem.assignee_kind == AssigneeKind.user, WorkItem.assignee_user_id == principal.user_id)]
-    if principal.can(Permission.ticket_handle):
-        at_my_org = WorkItem.org_id == principal.org_id
-        mine += [and_(at_my_org, WorkItem.assignee_kind == AssigneeKind.org),
-                 and_(at_my_org, WorkItem.assignee_kind == AssigneeKind.role_at_org,
-                      WorkItem.assignee_role.in_([r.value for r in principal.roles]))]
-    stmt = (select(WorkItem, Ticket).join(Ticket, Ticket.id == WorkItem.ticket_id)
-            .where(WorkItem.status == WorkItemStatus.open, or_(*mine))
-            .order_by(WorkItem.due_at, WorkItem.id).limit(limit))
-    return [(item, ticket) for item, ticket in (await session.execute(stmt)).all()]
-
-
-async def done(session: AsyncSession, principal: Principal, limit: int = 200) -> list[tuple[HandlingRecord, str]]:
-    """我的已办: the tickets I acted on, each with my latest action, most recent first."""
-    stmt = (select(HandlingRecord, Ticket.number).join(Ticket, Ticket.id == HandlingRecord.ticket_id)
-            .where(HandlingRecord.actor_user_id == principal.user_id, HandlingRecord.action != Action.submit)
-            .order_by(HandlingRecord.acted_at.desc(), HandlingRecord.id.desc()).limit(limit * 5))
-    latest: dict[int, tuple[HandlingRecord, str]] = {}
-    for record, number in (await session.execute(stmt)).all():
-        latest.setdefault(record.ticket_id, (record, number))
-    return list(latest.values())[:limit]
-
-
-async def timeline(session: AsyncSession, ticket_id: int) -> list[tuple[HandlingRecord, str | None]]:
-    """Every handling record of a ticket the caller can see, in order, with the actor's name."""
-    await get_ticket(session, ticket_id)
-    stmt = across_org_tree(select(HandlingRecord, User.display_name)
-                           .outerjoin(User, User.id == HandlingRecord.actor_user_id)
-                           .where(HandlingRecord.ticket_id == ticket_id)
-                           .order_by(HandlingRecord.acted_at, HandlingRecord.id))
-    return [(record, name) for record, name in (await session.execute(stmt)).all()]
+    result = ActionResult(ticket, record, item)
+    if item is not None and target is not None and (target.id != principal.org_id or target_user):
+        result.notices.append(notice_for_item(ticket, item, target, "assigned", f"工单 {ticket.number} 已转至贵单位办理"))
+    return result

@@ -1,0 +1,1 @@
+"""Attachments: files stored outside the database by SHA-256, size- and type-checked, virus-scan hook."""

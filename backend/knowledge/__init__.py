@@ -1,0 +1,1 @@
+"""Knowledge base: categories, articles, submit → review → publish, jieba search."""
