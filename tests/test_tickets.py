@@ -344,6 +344,12 @@ async def test_given_an_old_ticket_or_a_violation_report_when_registering_then_f
         "violation_report", complainant_id_number=idn, received_at=(NOW - timedelta(days=90)).isoformat()))
     t = (await stack.post(agent, "/api/tickets", json=body("complaint", complainant_id_number=idn))).json()
     assert t["risk_flags"] == ["prior_violation_report"]
+    # a complaint long ago (outside the 30-day repeat window) is history worth a flag too
+    old = phone()
+    await stack.post(agent, "/api/tickets", json=body("complaint", caller_phone=old,
+                                                      received_at=(NOW - timedelta(days=200)).isoformat()))
+    again = (await stack.post(agent, "/api/tickets", json=body("complaint", caller_phone=old))).json()
+    assert again["risk_flags"] == ["prior_complaint"]
 
 
 async def test_given_risk_words_or_agency_surrender_when_registering_then_flagged(stack: Stack) -> None:

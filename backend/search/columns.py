@@ -25,7 +25,7 @@ from backend.workflow.processes import process_for
 
 STATUS = {"draft": "暂存", "open": "办理中", "closed": "已办结"}
 DUE_STATE = {"normal": "正常", "due_soon": "即将到期", "overdue": "已超期"}
-RISK = {"repeat": "重复投诉", "prior_violation_report": "曾有举报", "risk_words": "含风险词",
+RISK = {"repeat": "重复投诉", "prior_complaint": "曾有投诉", "prior_violation_report": "曾有举报", "risk_words": "含风险词",
         "agency_surrender": "疑似代理退保"}
 ACTION = {"submit": "提交", "transfer": "转办", "escalate": "上报", "return": "退回", "countersign": "会签",
           "sign": "会签意见", "propose": "拟办意见", "approve": "审批", "reject": "驳回", "extend": "延期",

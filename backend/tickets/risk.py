@@ -1,4 +1,4 @@
-"""Risk warnings raised when a ticket is submitted: repeat contact, a prior violation report, risk words,
+"""Risk warnings raised when a ticket is submitted: repeat contact, an older complaint, a prior violation report, risk words,
 suspected agency surrender (代理退保).
 
 History lookups are tree-wide by nature (a repeat complaint registered by another branch still counts), so
@@ -42,6 +42,8 @@ async def risk_flags(session: AsyncSession, ticket: Ticket) -> list[str]:
     if await _any(session, *others, Ticket.received_at >= ticket.received_at - REPEAT_WINDOW,
                   Ticket.received_at <= ticket.received_at + REPEAT_WINDOW):
         flags.append("repeat")
+    elif await _any(session, *others, Ticket.type == TicketType.complaint, Ticket.received_at < ticket.received_at):
+        flags.append("prior_complaint")  # an older complaint of the same person, outside the repeat window
     if await _any(session, *others, Ticket.type == TicketType.violation_report):
         flags.append("prior_violation_report")
     text = f"{ticket.subject}\n{ticket.demand or ''}"
