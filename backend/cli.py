@@ -12,6 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from backend.core import runtime
 from backend.core.logging import configure as configure_logging
 from backend.core.settings import Settings
 
@@ -75,7 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     if args.port:
         settings.port = args.port
-    asyncio.run(_serve(settings, with_worker=False))
+    runtime.run(_serve(settings, with_worker=False))
     return 0
 
 
@@ -95,7 +96,7 @@ async def _worker(settings: Settings) -> None:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    asyncio.run(_worker(_settings()))
+    runtime.run(_worker(_settings()))
     return 0
 
 
@@ -120,7 +121,7 @@ async def _cti(settings: Settings) -> int:
 
 
 def cmd_cti(_args: argparse.Namespace) -> int:
-    return asyncio.run(_cti(_settings()))
+    return runtime.run(_cti(_settings()))
 
 
 async def _ivr(settings: Settings) -> int:
@@ -172,7 +173,7 @@ def cmd_ivr(args: argparse.Namespace) -> int:
         print(f"提示音 prompts in {out}: {len(report.generated)} generated, {len(report.up_to_date)} up to date, "
               f"{len(report.kept_recordings)} recordings of your own kept")
         return 0
-    return asyncio.run(_ivr(settings))
+    return runtime.run(_ivr(settings))
 
 
 async def _prepare_demo(settings: Settings) -> str:
@@ -222,7 +223,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.port:
         settings.port = args.port
     banner = asyncio.run(_prepare_demo(settings))
-    asyncio.run(_serve(settings, with_worker=True, banner=banner, with_pbx=True))
+    runtime.run(_serve(settings, with_worker=True, banner=banner, with_pbx=True))
     return 0
 
 

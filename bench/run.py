@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
+
+from backend.core import runtime
 
 BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse",
               "cti_pipeline": "bench.cti_pipeline", "ivr_agi": "bench.ivr_agi",
@@ -25,7 +26,7 @@ def main() -> None:
         sub = argparse.ArgumentParser(prog=f"bench {name}")
         module.add_arguments(sub)
         args, _ = sub.parse_known_args(rest)
-        asyncio.run(module.main(args))
+        runtime.run(module.main(args))  # the loop the services run on (backend.core.runtime)
 
 
 if __name__ == "__main__":
