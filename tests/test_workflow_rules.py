@@ -87,6 +87,20 @@ async def test_given_a_complaint_when_extended_then_30_days_and_60_only_with_the
     assert tid in await todo_ids(stack, handler)
 
 
+async def test_given_an_extension_request_when_the_head_office_approves_instead_then_60_days(stack: Stack) -> None:
+    handler = await user(stack, Role.complaint_handler, "outlet")
+    hq_manager = await user(stack, Role.org_manager, "hq")
+    branch_manager = await user(stack, Role.org_manager, "branch")
+    t = await register(stack)
+    await ok(stack, handler, t["id"], "extend", 1, opinion="案情复杂")
+    asked = await ok(stack, handler, t["id"], "extend", 2, opinion="需外部核实", customer_told=True)
+    item = asked["work_items"][0]["id"]
+    # the branch is neither the parent (中心支公司) nor the head office
+    assert (await act(stack, branch_manager, t["id"], "approve", 3, work_item_id=item)).status_code == 403
+    approved = await ok(stack, hq_manager, t["id"], "approve", 3, work_item_id=item, opinion="总公司同意")
+    assert approved["decision_days"] == 60
+
+
 async def test_given_an_extension_request_when_rejected_then_the_deadline_stays_at_30(stack: Stack) -> None:
     handler = await user(stack, Role.complaint_handler, "outlet")
     central_manager = await user(stack, Role.org_manager, "central")

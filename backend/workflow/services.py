@@ -53,13 +53,19 @@ def is_assignee(item: WorkItem, principal: Principal) -> bool:
     return item.assignee_kind == "org" or item.assignee_role in principal.roles
 
 
+def _head_office_approver(item: WorkItem, principal: Principal) -> bool:
+    """An extension beyond 30 days is approved by the parent org or by a senior manager of the head office."""
+    return (item.kind == WorkItemKind.approval and principal.can(Permission.ticket_approve)
+            and principal.org_path.count("/") == 2)  # "/<id>/": the root of the tree
+
+
 async def _my_item(session: AsyncSession, ticket_id: int, principal: Principal, item_id: int | None) -> WorkItem:
     """The open work item of this ticket the caller holds (the one named, if several)."""
     stmt = select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.status == WorkItemStatus.open)
     if item_id is not None:
         stmt = stmt.where(WorkItem.id == item_id)
     for item in (await session.scalars(stmt.order_by(WorkItem.id))).all():
-        if is_assignee(item, principal):
+        if is_assignee(item, principal) or _head_office_approver(item, principal):
             return item
     raise NotAssignee("只有当前经办人可以办理该工单")
 
