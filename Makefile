@@ -13,15 +13,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+	@bash tests/setup/node.sh
 
 demo: $(STAMP)
+	@bash tests/setup/node.sh
 	$(BIN)/lianluo demo
 
 test: $(STAMP)
 	$(BIN)/ruff check backend cti ivr agent_ui bench tests
 	@bash tests/setup/debian.sh
+	@bash tests/setup/node.sh
 	@required=$$(bash tests/setup/services.sh); \
-	echo "test backends: sqlite + in-process bus$${required:+, and required: $$required}"; \
+	echo "test backends: sqlite + in-process bus$${required:+, and required: $$required}; browser: chromium"; \
+	required=$${required:+$$required,}chromium; \
 	LIANLUO_TEST_REQUIRE=$$required $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

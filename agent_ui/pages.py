@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 from starlette.types import Scope
 
+from agent_ui import vendor
 from backend.auth.deps import COOKIE_NAME
 
 HERE = Path(__file__).resolve().parent
@@ -66,6 +67,9 @@ async def console_page() -> HTMLResponse:
 
 def mount(app: FastAPI) -> None:
     """Serve ``/static`` and the pages ``/``, ``/login`` and ``/console`` from ``app``."""
+    # Mounted before /static so that the more specific prefixes win.
+    for name, dist in vendor.packages().items():
+        app.mount(f"{vendor.URL_PREFIX}/{name}", _StaticFiles(directory=dist, check_dir=False), name=f"vendor:{name}")
     app.mount("/static", _StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/", root, methods=["GET"], include_in_schema=False)
     app.add_api_route("/login", login_page, methods=["GET"], response_class=HTMLResponse, include_in_schema=False)
