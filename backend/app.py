@@ -24,9 +24,11 @@ from backend.hub import ws as hub_ws
 from backend.knowledge import http as knowledge_http
 from backend.orgs import http as orgs_http
 from backend.regulator import http as regulator_http
+from backend.screenpop import http as screenpop_http
 from backend.search import http as search_http
 from backend.telephony import http as telephony_http
 from backend.tickets import http as tickets_http
+from backend.wallboard import http as wallboard_http
 from backend.workflow import http as workflow_http
 
 
@@ -50,7 +52,8 @@ def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
     for router in (health.router, auth_http.router, orgs_http.router, directory_http.router, audit_http.router,
                    hub_ws.router, telephony_http.router, ivr_http.router, calls_http.router,
                    codes_http.router, search_http.router, tickets_http.router, workflow_http.router,
-                   attachments_http.router, regulator_http.router, knowledge_http.router, fund_http.router):
+                   attachments_http.router, regulator_http.router, knowledge_http.router, fund_http.router,
+                   screenpop_http.router, wallboard_http.router):
         app.include_router(router)
     mount_ui(app)
     # Uploads stream to disk and enforce their own size limit; the slack covers multipart headers and fields.

@@ -103,6 +103,8 @@ class CommandRunner:
         match command:
             case ev.OriginateCommand():
                 await self._originate(command)
+            case ev.SpyCommand():
+                await self._spy(command)
             case ev.HangupCommand(call_id=call_id):
                 await self._ami().send("Hangup", [("Channel", self._origin(call_id)), ("Cause", "16")])
             case ev.BlindTransferCommand(call_id=call_id, context=context, exten=exten):
@@ -145,15 +147,31 @@ class CommandRunner:
                 raise
 
     async def _originate(self, command: ev.OriginateCommand) -> None:
-        session = self._ami()
         headers = [("Channel", command.channel), ("Context", command.context), ("Exten", command.exten),
                    ("Priority", str(command.priority)), ("Timeout", str(command.timeout_seconds * 1000)),
                    ("Async", "true")]
         headers += [("CallerID", command.caller_id)] if command.caller_id else []
         headers += [("Variable", f"{name}={value}") for name, value in command.variables.items()]
+        await self._send_originate(command.command_id, command.channel, headers)
+
+    async def _spy(self, command: ev.SpyCommand) -> None:
+        """The supervisor's phone runs ChanSpy(<agent's channel>,<options>) once answered: ``q`` no beep
+        nor channel name read out, ``E`` hang up when the agent's channel does, ``w`` whisper to the agent."""
+        target = self.model.channel_on(command.call_id, command.agent_interface)
+        if target is None:
+            raise CommandError(f"{command.agent_interface} is not on call {command.call_id}")
+        options = "qE" + ("w" if command.mode == "whisper" else "")
+        headers = [("Channel", command.supervisor_interface), ("Application", "ChanSpy"),
+                   ("Data", f"{target},{options}"), ("Timeout", str(command.timeout_seconds * 1000)),
+                   ("Async", "true")]
+        headers += [("CallerID", command.caller_id)] if command.caller_id else []
+        await self._send_originate(command.command_id, command.supervisor_interface, headers)
+
+    async def _send_originate(self, command_id: str, channel: str, headers: list[tuple[str, str]]) -> None:
+        session = self._ami()
         # Registered before sending: the call's first events may be handled before the response.
         action_id = next_action_id()
-        self.model.expect_originate(action_id, command.command_id, command.channel)
+        self.model.expect_originate(action_id, command_id, channel)
         try:
             await session.send("Originate", headers, action_id=action_id)
         except BaseException:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -365,6 +365,22 @@ class RecordingCommand(CallCommand):
 
     type: ClassVar[str] = "command.recording"
     start: bool
+
+
+@register
+class SpyCommand(CallCommand):
+    """A supervisor listens in on (``listen``) or whispers to the agent of (``whisper``) a live call: the
+    supervisor's phone ``supervisor_interface`` is originated into ChanSpy on the channel of the agent's
+    phone ``agent_interface`` (the node refuses unless that phone is on the call). The caller never hears
+    the supervisor; in whisper mode the agent does. The outcome of ringing the supervisor's phone arrives
+    as ``call.originate_result`` with this ``command_id``."""
+
+    type: ClassVar[str] = "command.spy"
+    agent_interface: str
+    supervisor_interface: str
+    mode: Literal["listen", "whisper"]
+    caller_id: str | None = None
+    timeout_seconds: int = 30
 
 
 @register

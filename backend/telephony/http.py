@@ -9,16 +9,19 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
 
 from backend.auth.deps import Ctx, Session, allowed
+from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.core import events as ev
 from backend.core.context import AppContext
-from backend.core.problems import Invalid
+from backend.core.problems import Invalid, NotFound
 from backend.telephony.services import PauseReason, new_command_id, own_phone, phone_of, send
+from backend.wallboard.services import wallboard_of
 
 router = APIRouter(prefix="/api/telephony", tags=["telephony"])
 
@@ -77,6 +80,10 @@ class StateIn(_In):
 
 class QueuesIn(_In):
     queues: list[str] = Field(..., min_length=1, max_length=20)
+
+
+class SpyIn(_In):
+    mode: Literal["listen", "whisper"] = Field("listen", description="listen 监听（双方都听不到班长）；whisper 密语（只有坐席听到）")
 
 
 class CommandOut(BaseModel):
@@ -199,3 +206,18 @@ async def agent_state(user_id: int, body: StateIn, ctx: Ctx, session: Session,
 @router.delete("/agents/{user_id}/queues", status_code=status.HTTP_204_NO_CONTENT, summary="班长：强制坐席签出")
 async def agent_logout(user_id: int, ctx: Ctx, session: Session, principal: Principal = Supervise) -> None:
     await _log_out(ctx, await phone_of(session, user_id), principal)
+
+
+@router.post("/calls/{call_id}/spy", response_model=CommandOut, summary="班长：监听/密语坐席通话")
+async def spy(call_id: str, body: SpyIn, request: Request, ctx: Ctx, session: Session,
+              principal: Principal = Supervise) -> CommandOut:
+    """Rings the supervisor's phone; once answered it listens in on the agent's side of the call (ChanSpy),
+    or whispers to the agent. Only calls of agents in the supervisor's subtree (404 otherwise)."""
+    interface = await wallboard_of(request).agent_on_call(call_id)
+    agent = await session.scalar(select(User).where(User.phone_interface == interface)) if interface else None
+    if agent is None:
+        raise NotFound("通话不存在、已结束或不在本机构管辖范围内")
+    return await _result(ctx, ev.SpyCommand(
+        command_id=new_command_id(), node=_node(ctx, body), requested_by=principal.user_id, call_id=call_id,
+        agent_interface=interface, supervisor_interface=await own_phone(session, principal), mode=body.mode,
+        caller_id=f'"{"密语" if body.mode == "whisper" else "监听"}" <{agent.phone_interface.rsplit("/", 1)[-1]}>'))

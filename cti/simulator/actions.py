@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from cti.simulator import queue_actions
 from cti.simulator.flows import Originate, parse_callerid
+from cti.simulator.spy import originate_app
 from cti.simulator.transfers import start_atxfer
 from cti.simulator.wire import block
 
@@ -125,11 +126,13 @@ async def originate(conn: AmiConnection, h: Headers) -> None:
     o = Originate(channel, h.get("Context") or "default", h.get("Exten") or "s", int(h.get("Priority") or 1),
                   h.get("ActionID"), parse_callerid(h.get("CallerID") or ""),
                   float(h.get("Timeout") or 30000) / 1000, variables)  # type: ignore[arg-type]
+    app = h.get("Application")
+    run = originate_app(conn.sim.dialplan, o, app, h.get("Data") or "") if app else conn.sim.dialplan.originate(o)
     if (h.get("Async") or "").lower() in ("true", "yes", "1"):
         conn.reply(h, "Success", ("Message", "Originate successfully queued"))
-        conn.sim.dialplan.spawn(conn.sim.dialplan.originate(o), "originate")
+        conn.sim.dialplan.spawn(run, "originate")
         return
-    await conn.sim.dialplan.originate(o)
+    await run
     conn.reply(h, "Success", ("Message", "Originate successfully queued"))
 
 
