@@ -10,7 +10,7 @@ from backend.core import runtime
 
 BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse",
               "cti_pipeline": "bench.cti_pipeline", "ivr_agi": "bench.ivr_agi",
-              "tickets_scale": "bench.tickets_scale"}
+              "tickets_scale": "bench.tickets_scale", "hub_ws": "bench.hub_ws"}
 
 
 def main() -> None:

@@ -3,36 +3,68 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import uvicorn
 import websockets
+from sqlalchemy import select, update
 from websockets.exceptions import ConnectionClosed
 
 from backend.app import create_app
+from backend.auth.models import User
 from backend.auth.permissions import Role
 from backend.core.context import AppContext
+from backend.core.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallOffered,
+    CallQueued,
+    CallResumed,
+    CallTransferred,
+    CommandResult,
+    Event,
+    HangupCommand,
+    TicketNotice,
+)
+from backend.hub.ws import Hub, HubConfig
+from backend.orgs.scope import Scope
 from tests.conftest import PASSWORD, Stack
 
 
-@pytest.fixture
-async def server(stack: Stack) -> AsyncIterator[str]:
+@asynccontextmanager
+async def serving(stack: Stack, config: HubConfig | None = None) -> AsyncIterator[str]:
+    """One ``serve`` process's worth: an app with its own hub, on loopback, sharing the stack's db and bus."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = stack.ctx.settings.model_copy(update={"ws_token_check_seconds": 0.2})
     ctx = AppContext(settings=settings, db=stack.ctx.db, bus=stack.ctx.bus, clock=stack.ctx.clock)
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx, own_context=False), host="127.0.0.1", port=port,
-                                           log_config=None))
+    app = create_app(ctx, own_context=False)
+    app.state.hub = Hub(ctx, config or HubConfig(token_check_seconds=0.2))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def server(stack: Stack) -> AsyncIterator[str]:
+    async with serving(stack) as address:
+        yield address
 
 
 async def _login(stack: Stack, username: str) -> str:
@@ -42,7 +74,18 @@ async def _login(stack: Stack, username: str) -> str:
 
 
 async def _next_frame(ws, timeout: float = 5.0) -> dict:  # type: ignore[no-untyped-def]
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    """The next event frame (control frames — hello, ping — are skipped, as a console does)."""
+    async with asyncio.timeout(timeout):
+        while "id" not in (frame := json.loads(await ws.recv())):
+            pass
+    return frame
+
+
+async def _hello(ws) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Wait for the hub's hello: from then on the connection receives every live event for it."""
+    frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert frame["type"] == "hello"
+    return frame["after"]
 
 
 async def test_given_no_or_bad_token_when_connecting_then_closed_unauthenticated(stack: Stack, server: str) -> None:
@@ -115,3 +158,186 @@ async def test_given_session_cookie_when_connecting_then_authenticated_like_a_br
         await asyncio.sleep(0.2)
         await _login(stack, me)
         assert (await _next_frame(ws))["data"]["username"] == me
+
+
+# --- the console's streams: calls, agent states, command results, ticket notices
+
+
+async def _with_phone(stack: Stack, role: Role, org: str) -> tuple[str, str, int]:
+    """A new user of ``org`` with a phone of its own: (username, phone interface, user id)."""
+    name = f"hub_{role.value}_{uuid.uuid4().hex[:8]}"
+    phone = f"PJSIP/h{uuid.uuid4().hex[:10]}"
+    await stack.add_user(name, role, stack.orgs[org])
+    async with stack.ctx.db.session(scope=Scope.everything()) as s:
+        await s.execute(update(User).where(User.username == name).values(phone_interface=phone))
+        user_id = await s.scalar(select(User.id).where(User.username == name))
+    return name, phone, user_id
+
+
+def _call_events(call_id: str, phone: str) -> list[Event]:
+    """An inbound call as the CTI bridge publishes it: IVR, queue, rings the agent, answered, held, resumed."""
+    base = {"call_id": call_id, "direction": "inbound", "caller": "13912345678", "dialled": "95500"}
+    return [
+        CallOffered(**base, origin_channel="PJSIP/trunk-00000001"),
+        CallQueued(**base, queue="complaints", position=1, ivr={"service": "投诉"}),
+        AgentRinging(**base, queue="complaints", agent_interface=phone, agent_name="坐席", ivr={"service": "投诉"}),
+        CallAnswered(**base, queue="complaints", agent_interface=phone, wait_seconds=3.0, ring_seconds=2.0),
+        CallHeld(**base, channel=f"{phone}-00000002"),
+        CallResumed(**base, channel=f"{phone}-00000002"),
+    ]
+
+
+async def _frames_until_quiet(ws, quiet: float = 0.4) -> list[dict]:  # type: ignore[no-untyped-def]
+    frames = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            frames.append(await _next_frame(ws, timeout=quiet))
+    return frames
+
+
+def _ids_in_order(frames: list[dict]) -> bool:
+    ids = [tuple(map(int, f["id"].split("-"))) for f in frames]
+    return ids == sorted(set(ids))
+
+
+async def test_given_call_events_on_the_bus_when_consoles_are_connected_then_each_gets_only_what_it_may_see(
+        stack: Stack, server: str) -> None:
+    me, my_phone, _ = await _with_phone(stack, Role.agent, "outlet")
+    colleague, _, _ = await _with_phone(stack, Role.agent, "outlet")
+    lead, _, _ = await _with_phone(stack, Role.team_lead, "outlet")
+    other_lead, _, _ = await _with_phone(stack, Role.team_lead, "other_branch")
+    hq_lead, _, _ = await _with_phone(stack, Role.team_lead, "hq")
+    names = (me, colleague, lead, other_lead, hq_lead)
+    call_id = f"call-{uuid.uuid4().hex[:8]}"
+    async with contextlib.AsyncExitStack() as sockets:
+        ws = {n: await sockets.enter_async_context(websockets.connect(f"ws://{server}/ws?token={await _login(stack, n)}"))
+              for n in names}
+        for n in names:
+            await _hello(ws[n])
+        for event in _call_events(call_id, my_phone):
+            await stack.ctx.bus.publish(event, node="pbx1")
+        await stack.ctx.bus.publish(AgentStateChanged(interface=my_phone, state="on_call", call_id=call_id), node="pbx1")
+        got = {n: [f for f in await _frames_until_quiet(ws[n]) if f["stream"] in ("calls", "agents")] for n in names}
+    # Each stream is in order; two streams are not ordered with respect to each other.
+    got = {n: sorted(frames, key=lambda f: f["stream"] == "agents") for n, frames in got.items()}
+    agent_view = ["call.agent_ringing", "call.answered", "call.held", "call.resumed", "agent.state"]
+    assert [f["type"] for f in got[me]] == agent_view
+    ringing = got[me][0]
+    assert ringing["data"]["call_id"] == call_id and ringing["data"]["ivr"] == {"service": "投诉"}
+    assert ringing["node"] == "pbx1" and "org_path" not in ringing["data"]
+    assert got[colleague] == [] and got[other_lead] == []  # a colleague's call; another branch's call
+    assert [f["type"] for f in got[lead]] == agent_view  # the outlet's team lead watches its agents
+    # the head office's supervisor also sees the part no agent had taken yet (offered, queued)
+    assert [f["type"] for f in got[hq_lead]] == ["call.offered", "call.queued", *agent_view]
+
+
+async def test_given_a_token_of_another_org_when_it_asks_for_a_calls_history_then_it_gets_none_of_it(
+        stack: Stack, server: str) -> None:
+    _, my_phone, _ = await _with_phone(stack, Role.agent, "outlet")
+    intruder, _, _ = await _with_phone(stack, Role.team_lead, "other_branch")
+    call_id = f"call-{uuid.uuid4().hex[:8]}"
+    start = await stack.ctx.bus.last_id("calls") or "0-0"
+    for event in _call_events(call_id, my_phone):
+        await stack.ctx.bus.publish(event)
+    url = f"ws://{server}/ws?token={await _login(stack, intruder)}&after_calls={start}&after_agents={start}"
+    async with websockets.connect(url) as ws:
+        await _hello(ws)
+        frames = await _frames_until_quiet(ws)
+    assert not [f for f in frames if f["stream"] == "calls" and f["data"].get("call_id") == call_id]
+
+
+async def test_given_a_websocket_cut_during_a_call_when_the_client_reconnects_then_it_has_every_missed_event_once(
+        stack: Stack) -> None:
+    # Two serve processes on the same bus: the client reconnects to the other one, as behind a load balancer.
+    me, my_phone, _ = await _with_phone(stack, Role.agent, "outlet")
+    call_id = f"call-{uuid.uuid4().hex[:8]}"
+    offered, queued, ringing, answered, held, resumed = _call_events(call_id, my_phone)
+    base = {"call_id": call_id, "direction": "inbound", "caller": "13912345678"}
+    async with serving(stack) as first, serving(stack) as second:
+        async with websockets.connect(f"ws://{first}/ws?token={await _login(stack, me)}") as ws:
+            cursors = await _hello(ws)
+            for event in (offered, queued, ringing, answered):
+                await stack.ctx.bus.publish(event)
+            seen = [await _next_frame(ws), await _next_frame(ws)]
+        assert [f["type"] for f in seen] == ["call.agent_ringing", "call.answered"]
+        cursors["calls"] = seen[-1]["id"]
+        # While the link is down: the call goes on.
+        missed = [held, AgentStateChanged(interface=my_phone, state="on_call", call_id=call_id), resumed,
+                  CallTransferred(**base, kind="blind", target="claims"),
+                  CallEnded(**base, answered=True, agent_interface=my_phone, duration_seconds=40.0, talk_seconds=30.0)]
+        for event in missed:
+            await stack.ctx.bus.publish(event)
+        query = "&".join(f"after_{s}={i}" for s, i in cursors.items())
+        async with websockets.connect(f"ws://{second}/ws?token={await _login(stack, me)}&{query}") as ws:
+            await _hello(ws)
+            live = AgentStateChanged(interface=my_phone, state="not_ready", reason="话后处理")
+            await stack.ctx.bus.publish(live)
+            frames = [f for f in await _frames_until_quiet(ws) if f["stream"] in ("calls", "agents")]
+    calls = [f for f in frames if f["stream"] == "calls"]
+    agents = [f for f in frames if f["stream"] == "agents"]
+    assert [f["type"] for f in calls] == ["call.held", "call.resumed", "call.transferred", "call.ended"]
+    assert [(f["data"]["state"], f["data"]["reason"]) for f in agents] == [("on_call", None), ("not_ready", "话后处理")]
+    assert _ids_in_order(calls) and _ids_in_order(agents)  # in order, each once
+    assert seen[-1]["id"] not in {f["id"] for f in frames}
+
+
+async def test_given_my_command_when_the_pbx_answers_then_only_i_get_the_result(stack: Stack, server: str) -> None:
+    me, _, my_id = await _with_phone(stack, Role.agent, "outlet")
+    colleague, _, _ = await _with_phone(stack, Role.agent, "outlet")
+    async with websockets.connect(f"ws://{server}/ws?token={await _login(stack, me)}") as mine, \
+            websockets.connect(f"ws://{server}/ws?token={await _login(stack, colleague)}") as theirs:
+        await _hello(mine)
+        await _hello(theirs)
+        command_id = uuid.uuid4().hex
+        await stack.ctx.bus.publish(HangupCommand(command_id=command_id, node="pbx1", requested_by=my_id, call_id="c1"))
+        await stack.ctx.bus.publish(CommandResult(command_id=command_id, ok=False, error="No such channel"))
+        frames = [f for f in await _frames_until_quiet(mine) if f["stream"] == "commands"]
+        assert [(f["type"], f["data"]["command_id"], f["data"]["error"]) for f in frames] == [
+            ("command.result", command_id, "No such channel")]
+        assert not [f for f in await _frames_until_quiet(theirs) if f["stream"] == "commands"]
+
+
+async def test_given_a_ticket_notice_for_an_org_when_published_then_its_subtree_gets_it_and_others_do_not(
+        stack: Stack, server: str) -> None:
+    outlet_agent, _, _ = await _with_phone(stack, Role.agent, "outlet")
+    other_agent, _, _ = await _with_phone(stack, Role.agent, "other_outlet")
+    async with websockets.connect(f"ws://{server}/ws?token={await _login(stack, outlet_agent)}") as mine, \
+            websockets.connect(f"ws://{server}/ws?token={await _login(stack, other_agent)}") as theirs:
+        await _hello(mine)
+        await _hello(theirs)
+        number = f"TS-{uuid.uuid4().hex[:6]}"
+        await stack.ctx.bus.publish(TicketNotice(org_path=stack.orgs["outlet"].path, kind="assigned", ticket_id=1,
+                                                 ticket_number=number, message="新投诉待处理"))
+        frame = await _next_frame(mine)
+        assert frame["type"] == "ticket.notice" and frame["data"]["ticket_number"] == number
+        assert not [f for f in await _frames_until_quiet(theirs) if f["stream"] == "tickets"]
+
+
+async def test_given_heartbeats_when_a_client_stops_answering_then_it_is_closed_and_one_that_answers_stays(
+        stack: Stack) -> None:
+    async with serving(stack, HubConfig(ping_seconds=0.2, token_check_seconds=30)) as address:
+        token = await _login(stack, stack.users[(Role.agent, "outlet")])
+        async with websockets.connect(f"ws://{address}/ws?token={token}") as silent, \
+                websockets.connect(f"ws://{address}/ws?token={token}") as alive:
+            await _hello(silent)
+            await _hello(alive)
+
+            async def answer() -> int:
+                pings = 0
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.2):
+                        while True:
+                            if json.loads(await alive.recv()).get("type") == "ping":
+                                pings += 1
+                                await alive.send(json.dumps({"type": "pong"}))
+                return pings
+
+            pings = await answer()
+            assert pings >= 3
+            with pytest.raises(ConnectionClosed) as exc:
+                async with asyncio.timeout(2):
+                    while True:
+                        await silent.recv()
+            assert exc.value.rcvd.code == 4408
+            await alive.send(json.dumps({"type": "pong"}))
+            assert json.loads(await asyncio.wait_for(alive.recv(), 1))["type"] == "ping"  # still open

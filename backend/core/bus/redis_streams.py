@@ -15,7 +15,7 @@ from backend.core.events import Envelope, Event, UnknownEvent
 log = logging.getLogger("lianluo.bus")
 
 _FIELD = b"e"
-_BLOCK_MS = 5000
+_BLOCK_MS = 2000  # below redis-py's default socket timeout (5 s): an idle XREAD must return before it
 
 
 class RedisStreamsBus:
