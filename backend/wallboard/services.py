@@ -42,7 +42,9 @@ class Wallboard:
         self._lock = asyncio.Lock()
 
     async def catch_up(self) -> None:
-        """Fold every event the bus received since the last call, both streams merged in id order."""
+        """Fold every event the bus received since the last call, both streams merged in the order the events
+        happened. Not by id: ids order one stream, but across streams a Redis id's sequence part restarts per
+        stream, so two events of the same millisecond (a call ending, its agent's wrap-up) could swap."""
         async with self._lock:
             buffers: dict[str, deque[Envelope]] = {s: deque() for s in STREAMS}
             drained: set[str] = set()
@@ -58,7 +60,7 @@ class Wallboard:
                 ready = [s for s in STREAMS if buffers[s]]
                 if not ready:
                     return
-                stream = min(ready, key=lambda s: parse_id(buffers[s][0].id))
+                stream = min(ready, key=lambda s: (buffers[s][0].occurred_at, parse_id(buffers[s][0].id)))
                 envelope = buffers[stream].popleft()
                 self.stats.apply(envelope.event, envelope.occurred_at)
 

@@ -1,5 +1,6 @@
 /**
- * The agent console: who is signed in, customer search, and the customer overview (客户全景).
+ * The agent console: who is signed in, customer search, the customer overview (客户全景), and the live
+ * part — the websocket (hub.js), the agent state bar (statebar.js) and the screen pop (screenpop.js).
  *
  * Every piece of data reaches the page through textContent or createElement, never as markup:
  * names, addresses and ticket text are typed by callers and must not become HTML. Identity numbers
@@ -7,6 +8,12 @@
  */
 
 import { ApiError, api, goToLogin, segment } from "./api.js";
+import { $, el, shown } from "./dom.js";
+import { DraftForm } from "./draft.js";
+import { Hub } from "./hub.js";
+import { flagBadges, levelLabel, showClaims, showIdentity, showPolicies } from "./panel.js";
+import { ScreenPop } from "./screenpop.js";
+import { StateBar } from "./statebar.js";
 
 const SEARCH_FIELDS = {
   phone: { label: "来电号码", hint: "输入来电号码，如 13800138000 或 010-12345678", inputmode: "tel" },
@@ -16,26 +23,18 @@ const SEARCH_FIELDS = {
   name: { label: "姓名", hint: "输入客户姓名，至少 2 个字", inputmode: "text" },
 };
 
-const RISK_FLAGS = {
-  repeat_complainant: { label: "重复投诉人", tone: "red" },
-  regulator_words: { label: "提及监管/媒体", tone: "red" },
-  proxy_surrender: { label: "疑似代理退保", tone: "red" },
-  vip: { label: "VIP 客户", tone: "orange" },
-  elderly: { label: "60 岁以上", tone: "orange" },
-};
-
-const LEVELS = { normal: "普通客户", silver: "银卡客户", gold: "金卡客户", vip: "VIP 客户" };
-const GENDERS = { M: "男", F: "女" };
 const CUSTOMER_READ = "customer.read";
-const EMPTY = "—";
-
-const $ = (id) => document.getElementById(id);
+const TICKET_READ = "ticket.read";
+const CALL_CONTROL = "call.control";
+const USER_READ = "user.read";
+const SUPERVISING = ["agent.supervise", "call.read"];
 
 const ui = {
   userName: $("user-name"),
   userOrg: $("user-org"),
   userRoles: $("user-roles"),
   logout: $("logout"),
+  connection: $("connection"),
   form: $("search-form"),
   field: $("search-field"),
   value: $("search-value"),
@@ -50,87 +49,14 @@ const ui = {
   panelHeading: $("panel-heading"),
   panelStatus: $("panel-status"),
   panelBody: $("panel-body"),
-  identityName: $("identity-heading"),
-  identityLevel: $("identity-level"),
-  identityFlags: $("identity-flags"),
-  identityFields: $("identity-fields"),
-  policiesBody: $("policies-body"),
-  policiesCount: $("policies-count"),
-  claimsBody: $("claims-body"),
-  claimsCount: $("claims-count"),
+  popExtras: $("pop-extras"),
 };
 
 let searchController = null;
 let detailRequest = 0;
 let loggingOut = false;
-
-// --- small DOM helpers (text only)
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined && text !== null) {
-    node.textContent = String(text);
-  }
-  return node;
-}
-
-function shown(value) {
-  return value === undefined || value === null || value === "" ? EMPTY : String(value);
-}
-
-function flagBadge(code) {
-  const known = RISK_FLAGS[code];
-  return el("span", `badge badge-${known ? known.tone : "neutral"}`, known ? known.label : code);
-}
-
-function flagBadges(flags) {
-  const holder = el("span", "flags");
-  for (const code of Array.isArray(flags) ? flags : []) {
-    holder.append(flagBadge(code));
-  }
-  return holder;
-}
-
-function levelLabel(level) {
-  return LEVELS[level] || shown(level);
-}
-
-// --- formatting
-
-const money = new Intl.NumberFormat("zh-CN", { style: "currency", currency: "CNY", minimumFractionDigits: 2 });
-
-function formatMoney(value) {
-  if (value === undefined || value === null || value === "") {
-    return EMPTY;
-  }
-  const number = Number(value);
-  return Number.isFinite(number) ? money.format(number) : String(value);
-}
-
-const dateTimeParts = new Intl.DateTimeFormat("zh-CN", {
-  timeZone: "Asia/Shanghai",
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-  hourCycle: "h23",
-});
-
-function formatDateTime(value) {
-  if (!value) {
-    return EMPTY;
-  }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    return String(value);
-  }
-  const part = Object.fromEntries(dateTimeParts.formatToParts(date).map((p) => [p.type, p.value]));
-  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`;
-}
+let stateBar = null;
+let screenPop = null;
 
 // --- who am I, logout, shortcuts
 
@@ -190,6 +116,10 @@ function onShortcut(event) {
   } else if (event.code === "KeyL") {
     event.preventDefault();
     logout();
+  } else if (event.code === "KeyN" && screenPop && screenPop.newTicket()) {
+    event.preventDefault();
+  } else if (stateBar && stateBar.shortcut(event.code)) {
+    event.preventDefault();
   }
 }
 
@@ -343,86 +273,6 @@ function moveInResults(event) {
 
 // --- customer overview
 
-function fact(label, value, className) {
-  const wrap = el("div", "fact");
-  wrap.append(el("dt", null, label), el("dd", className || null, shown(value)));
-  return wrap;
-}
-
-function showIdentity(c) {
-  ui.identityName.textContent = shown(c.name);
-  ui.identityLevel.textContent = levelLabel(c.level);
-  ui.identityFlags.replaceChildren(...(c.risk_flags || []).map(flagBadge));
-  ui.identityFields.replaceChildren(
-    fact("性别", GENDERS[c.gender] || c.gender),
-    fact("出生日期", c.birth_date),
-    fact("证件号", c.id_number, "mono"),
-    fact("手机", c.mobile, "mono"),
-    fact("固定电话", c.phone, "mono"),
-    fact("所属机构", c.org_name),
-  );
-}
-
-function cell(text, className) {
-  return el("td", className || null, shown(text));
-}
-
-function messageRow(colspan, text, className) {
-  const row = el("tr", className || "empty-row");
-  const td = el("td", null, text);
-  td.colSpan = colspan;
-  row.append(td);
-  return row;
-}
-
-function statusChip(text, status) {
-  const td = el("td");
-  td.append(el("span", `chip chip-${String(status || "unknown").replace(/[^a-z_]/g, "")}`, shown(text)));
-  return td;
-}
-
-function showTable(body, count, result, columns, rowOf, emptyText) {
-  if (result.status === "rejected") {
-    const err = result.reason;
-    const text = err instanceof ApiError && err.status === 403 ? "无权查看" : `加载失败：${err && err.message ? err.message : "请稍后重试"}`;
-    body.replaceChildren(messageRow(columns, text, "error-row"));
-    count.textContent = "";
-    return;
-  }
-  const rows = Array.isArray(result.value) ? result.value : [];
-  count.textContent = `（${rows.length}）`;
-  body.replaceChildren(...(rows.length ? rows.map(rowOf) : [messageRow(columns, emptyText)]));
-}
-
-function policyRow(p) {
-  const row = el("tr");
-  row.append(
-    cell(p.policy_number, "mono"),
-    cell(p.line_label),
-    cell(p.product_name),
-    statusChip(p.status_label, p.status),
-    cell(p.effective_date, "nowrap"),
-    cell(p.expiry_date, "nowrap"),
-    cell(formatMoney(p.premium), "num"),
-    cell(p.sales_agent_name),
-    cell(p.plate_number, "nowrap"),
-  );
-  return row;
-}
-
-function claimRow(c) {
-  const row = el("tr");
-  row.append(
-    cell(c.claim_number, "mono"),
-    cell(c.policy_number, "mono"),
-    statusChip(c.status_label, c.status),
-    cell(formatDateTime(c.accident_at), "nowrap"),
-    cell(c.cause),
-    cell(formatMoney(c.amount_paid), "num"),
-  );
-  return row;
-}
-
 function markSelected(button) {
   for (const other of ui.results.querySelectorAll("button.result[aria-current]")) {
     other.removeAttribute("aria-current");
@@ -457,12 +307,71 @@ async function selectCustomer(customer, button) {
     }
     return;
   }
+  ui.popExtras.hidden = true; // the caller's tickets and callbacks belong to the pop, not to this customer
   showIdentity(detail.value);
-  showTable(ui.policiesBody, ui.policiesCount, policies, 9, policyRow, "暂无保单");
-  showTable(ui.claimsBody, ui.claimsCount, claims, 6, claimRow, "暂无赔案");
+  showPolicies(policies);
+  showClaims(claims);
   ui.panelStatus.textContent = `已显示 ${shown(detail.value.name)} 的客户全景`;
   ui.panelStatus.classList.add("sr-only");
   ui.panelBody.hidden = false;
+}
+
+// --- the live part: websocket, state bar, screen pop
+
+function has(me, permission) {
+  return Array.isArray(me.permissions) && me.permissions.includes(permission);
+}
+
+/** Shows the customer cards for a customer the screen pop identified. */
+function showPopCustomer(customer) {
+  detailRequest += 1; // a lookup still loading must not replace the caller's picture
+  markSelected(null);
+  ui.panel.setAttribute("aria-busy", "false");
+  ui.panelStatus.textContent = `已显示来电人 ${shown(customer.name)} 的客户全景`;
+  ui.panelStatus.classList.add("sr-only");
+  ui.panelBody.hidden = false;
+}
+
+/** The user's own phone, when the API tells it (users who may read users); agents are sent only their own
+ * events by the hub and need not know it. */
+async function ownInterface(me) {
+  if (!has(me, USER_READ)) {
+    return null;
+  }
+  try {
+    const user = await api(`/api/users/${segment(me.id)}`);
+    return (user && user.phone_interface) || null;
+  } catch {
+    return null;
+  }
+}
+
+async function startLive(me) {
+  const supervises = SUPERVISING.some((p) => has(me, p));
+  const phone = await ownInterface(me);
+  if (has(me, CALL_CONTROL)) {
+    stateBar = new StateBar({ userId: me.id, ownInterface: phone, supervises });
+    stateBar.start();
+  }
+  if (has(me, CUSTOMER_READ) && has(me, TICKET_READ)) {
+    const draft = new DraftForm();
+    draft.start();
+    screenPop = new ScreenPop({ userId: me.id, ownInterface: phone, supervises, showPanel: showPopCustomer, draft });
+    screenPop.start();
+  }
+  const hub = new Hub({
+    userId: me.id,
+    indicator: ui.connection,
+    onEvent: (frame) => {
+      if (frame.stream === "agents" && stateBar) {
+        stateBar.handle(frame);
+      } else if (frame.stream === "calls" && screenPop) {
+        screenPop.handle(frame);
+      }
+    },
+    onAuthLost: goToLogin,
+  });
+  hub.start();
 }
 
 // --- start
@@ -490,6 +399,7 @@ async function start() {
   if (!canReadCustomers(me)) {
     denyCustomerAccess(`您的角色（${(me.role_labels || []).join("、") || "未知"}）没有客户查询权限。如需查询客户，请联系机构负责人或系统管理员。`);
   }
+  await startLive(me);
 }
 
 start();
