@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy import select
@@ -42,9 +43,10 @@ class Wallboard:
         self._lock = asyncio.Lock()
 
     async def catch_up(self) -> None:
-        """Fold every event the bus received since the last call, both streams merged in the order the events
-        happened. Not by id: ids order one stream, but across streams a Redis id's sequence part restarts per
-        stream, so two events of the same millisecond (a call ending, its agent's wrap-up) could swap."""
+        """Fold every event the bus received since the last call, both streams merged in publication order: by
+        the id's millisecond, then — because the sequence part restarts per stream, so two events of the same
+        millisecond cannot be ordered by it — by when they happened, and a call's event before the agent
+        state change it caused (a call ends, then its agent goes into wrap-up)."""
         async with self._lock:
             buffers: dict[str, deque[Envelope]] = {s: deque() for s in STREAMS}
             drained: set[str] = set()
@@ -60,7 +62,7 @@ class Wallboard:
                 ready = [s for s in STREAMS if buffers[s]]
                 if not ready:
                     return
-                stream = min(ready, key=lambda s: (buffers[s][0].occurred_at, parse_id(buffers[s][0].id)))
+                stream = min(ready, key=lambda s: _merge_key(buffers[s][0], STREAMS.index(s)))
                 envelope = buffers[stream].popleft()
                 self.stats.apply(envelope.event, envelope.occurred_at)
 
@@ -72,6 +74,11 @@ class Wallboard:
         """The phone interface of the agent on ``call_id`` now (talking, or else being rung)."""
         await self.catch_up()
         return self.stats.current_call_agent(call_id)
+
+
+def _merge_key(envelope: Envelope, rank: int) -> tuple[int, datetime, int, int]:
+    ms, seq = parse_id(envelope.id)
+    return ms, envelope.occurred_at, rank, seq
 
 
 def wallboard_of(request: Request) -> Wallboard:
