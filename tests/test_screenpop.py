@@ -30,6 +30,7 @@ from backend.directory.sql import SqlDirectory
 from backend.orgs.scope import Scope
 from backend.screenpop import services
 from backend.screenpop.schemas import ScreenPopQuery
+from backend.tickets.models import Ticket
 from tests.conftest import NOW, Stack
 from tests.test_tickets import body, id_number, phone
 
@@ -383,3 +384,20 @@ async def test_given_a_finished_call_without_ivr_session_when_popped_then_the_ca
     p = await pop(stack, user, call_id=call_id)
     assert (p["node"], p["caller"], p["matched_by"]) == (node, masked_phone(caller.mobile), "phone")
     assert (p["ivr"]["source"], p["ivr"]["service"], p["ivr"]["queue"]) == ("call_record", "咨询", "consultation")
+
+
+async def test_given_a_quick_action_from_a_masked_pop_when_submitted_without_the_masked_fields_then_the_server_fills_them(
+        stack: Stack) -> None:
+    """An agent sees the complainant's phone and ID masked, so the console leaves them out; the ticket still
+    names the complainant in full, from the customer record."""
+    caller = await make_caller(stack)
+    agent = stack.users[(Role.agent, "outlet")]
+    r = await stack.post(agent, "/api/tickets", json={
+        "type": "complaint", "subject": "理赔太慢", "caller_phone": caller.mobile, "customer_id": caller.customer_id,
+        "submit": False, "details": {}})
+    assert r.status_code == 201, r.text
+    async with stack.ctx.db.session(scope=Scope.everything()) as s:
+        ticket = await s.get(Ticket, r.json()["id"])
+        assert ticket is not None
+        assert (ticket.complainant_name, ticket.complainant_phone, ticket.complainant_id_number) == (
+            caller.name, caller.mobile, caller.id_number)

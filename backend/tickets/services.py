@@ -58,6 +58,21 @@ async def _check_references(session: AsyncSession, fields: dict[str, Any]) -> No
         raise Invalid("客户不存在", errors=[{"field": "customer_id", "type": "not_found", "message": "客户不存在"}])
 
 
+async def _complainant_from_customer(session: AsyncSession, fields: dict[str, Any]) -> None:
+    """A complaint about a known customer names them without retyping: the complainant's name, phone and ID
+    number the registrant left empty come from the customer record. An agent sees those masked, so the
+    console cannot send them back; the server, which holds them, fills them in."""
+    if fields.get("customer_id") is None:
+        return
+    customer = await session.get(Customer, fields["customer_id"])
+    if customer is None:
+        return
+    for name, value in (("complainant_name", customer.name), ("complainant_phone", customer.mobile or customer.phone),
+                        ("complainant_id_number", customer.id_number)):
+        if not fields.get(name) and value:
+            fields[name] = value
+
+
 async def _submit(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     ticket.details = await validated(session, TicketType(ticket.type), ticket.details, complete=True)
     ticket.status = TicketStatus.open
@@ -74,6 +89,7 @@ async def register(session: AsyncSession, principal: Principal, clock: Clock, bo
     now = clock.now()
     fields = body.model_dump(exclude={"type", "submit", "details", "received_at", "attachment_ids"})
     await _check_references(session, fields)
+    await _complainant_from_customer(session, fields)
     details = await validated(session, body.type, body.details, complete=body.submit)
     received_at = body.received_at or now
     ticket = Ticket(**fields, type=body.type, status=TicketStatus.draft,
