@@ -214,3 +214,22 @@ async def test_given_a_team_lead_when_pausing_agents_then_only_those_of_their_su
     agent_try = await stack.client.put(f"/api/telephony/agents/{ids[mine]}/state", json={"ready": True},
                                        headers=await stack.as_user(mine))
     assert agent_try.status_code == 403
+
+
+async def test_given_an_agent_paused_on_the_phone_when_the_console_asks_then_its_state_queues_and_wrapup_length(
+        stack: Stack) -> None:
+    from backend.core import events as ev
+
+    phone = _phone()
+    agent = await _agent(stack, phone=phone)
+    fresh = (await stack.get(agent, "/api/telephony/agents/me/state")).json()
+    assert (fresh["state"], fresh["queues"], fresh["interface"]) == ("logged_out", [], phone)
+    await stack.ctx.bus.publish(ev.AgentStateChanged(interface=phone, agent_name="x", state="not_ready", reason="小休",
+                                                     queues=("complaints",)), node=stack.ctx.settings.node_id,
+                                at=stack.clock.now())
+    r = await stack.get(agent, "/api/telephony/agents/me/state")
+    assert r.status_code == 200, r.text
+    mine = r.json()
+    assert (mine["state"], mine["reason"], mine["queues"]) == ("not_ready", "小休", ["complaints"])
+    assert mine["available_queues"] == stack.ctx.settings.cti_queues
+    assert mine["wrapup_seconds"] == stack.ctx.settings.wrapup_seconds

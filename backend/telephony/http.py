@@ -179,6 +179,29 @@ async def _log_out(ctx: AppContext, interface: str, principal: Principal) -> Non
                                               requested_by=principal.user_id, interface=interface, queue=queue))
 
 
+class MyStateOut(BaseModel):
+    interface: str
+    state: str  # logged_out, ready, not_ready, wrap_up, ringing, on_call… as the wallboard names them
+    reason: str | None
+    seconds_in_state: float | None
+    queues: list[str]
+    available_queues: list[str]
+    wrapup_seconds: int  # LIANLUO_WRAPUP_SECONDS: how long 话后处理 lasts, for the console's countdown
+
+
+@router.get("/agents/me/state", response_model=MyStateOut, summary="我的坐席状态（签入队列、示闲/示忙、话后处理）")
+async def my_current_state(request: Request, ctx: Ctx, session: Session,
+                           principal: Principal = CallControl) -> MyStateOut:
+    interface = await own_phone(session, principal)
+    snapshot = await wallboard_of(request).snapshot()
+    mine = snapshot.agents.get(interface)
+    return MyStateOut(interface=interface, state=mine.state if mine else "logged_out",
+                      reason=mine.reason if mine else None,
+                      seconds_in_state=mine.seconds_in_state if mine else None,
+                      queues=list(mine.queues) if mine else [], available_queues=list(ctx.settings.cti_queues),
+                      wrapup_seconds=ctx.settings.wrapup_seconds)
+
+
 @router.put("/agents/me/state", response_model=CommandOut, summary="示闲/示忙")
 async def my_state(body: StateIn, ctx: Ctx, session: Session, principal: Principal = CallControl) -> CommandOut:
     return await _set_state(ctx, await own_phone(session, principal), body, principal)

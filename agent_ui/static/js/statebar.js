@@ -59,6 +59,28 @@ export class StateBar {
     this.ui.bar.hidden = false;
     this.render();
     window.setInterval(() => this.tick(), 1000);
+    this.load();
+  }
+
+  /** The state the platform knows now (before any event arrives), and how long 话后处理 lasts. */
+  async load() {
+    let mine;
+    try {
+      mine = await api("/api/telephony/agents/me/state");
+    } catch {
+      return; // no phone, or not allowed: the bar keeps what the events say
+    }
+    this.wrapupSeconds = mine.wrapup_seconds || 0;
+    if (!this.current) {
+      const wrapUp = mine.state === "wrap_up";
+      const since = mine.seconds_in_state == null ? null : new Date(Date.now() - mine.seconds_in_state * 1000);
+      this.current = {
+        state: wrapUp ? "not_ready" : mine.state, reason: wrapUp ? WRAPUP : mine.reason || null,
+        queues: mine.queues || [], at: since ? since.toISOString() : null,
+      };
+      stash.set(this.key, this.current);
+    }
+    this.render();
   }
 
   /** Whether an agent.state event is about this user's own phone. */
@@ -122,8 +144,14 @@ export class StateBar {
       this.ui.timer.textContent = "";
       return;
     }
-    const elapsed = formatElapsed((Date.now() - since) / 1000);
-    this.ui.timer.textContent = s.state === "not_ready" && s.reason === WRAPUP ? `已用 ${elapsed}` : elapsed;
+    const seconds = (Date.now() - since) / 1000;
+    const elapsed = formatElapsed(seconds);
+    if (!(s.state === "not_ready" && s.reason === WRAPUP)) {
+      this.ui.timer.textContent = elapsed;
+      return;
+    }
+    const left = (this.wrapupSeconds || 0) - seconds;
+    this.ui.timer.textContent = left > 0 ? `已用 ${elapsed} · 剩余 ${formatElapsed(left)}` : `已用 ${elapsed}`;
   }
 
   say(text, tone) {
