@@ -30,6 +30,11 @@ class Principal:
     def scope(self) -> Scope:
         return Scope.subtree(self.org_path)
 
+    @property
+    def at_head_office(self) -> bool:
+        """The user's org is the root of the tree (总公司): its path holds one id, "/1/"."""
+        return self.org_path.strip("/").count("/") == 0
+
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 

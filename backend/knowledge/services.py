@@ -29,7 +29,7 @@ from backend.core.text import segment
 from backend.knowledge.models import ArticleStatus, KbArticle, KbArticleReview, KbCategory, ReviewAction, Visibility
 from backend.knowledge.sanitize import sanitise
 from backend.knowledge.schemas import ArticleIn, ArticlePatch, PublishIn, ReturnIn, ReviewIn
-from backend.knowledge.visibility import is_head_office, may_manage, path_ids, published_readable
+from backend.knowledge.visibility import may_manage, path_ids, published_readable
 from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
 
@@ -78,7 +78,7 @@ async def categories(session: AsyncSession) -> list[KbCategory]:
 async def add_category(session: AsyncSession, principal: Principal, code: str, name: str,
                        sort_order: int) -> KbCategory:
     """Categories are shared by the whole company, so only head-office reviewers add them."""
-    if not is_head_office(principal):
+    if not principal.at_head_office:
         raise Forbidden("知识分类为全公司共用，仅总公司审核人可以新增")
     for column, value, field in ((KbCategory.code, code, "code"), (KbCategory.name, name, "name")):
         if await session.scalar(select(KbCategory.id).where(column == value)) is not None:
@@ -283,7 +283,7 @@ async def publish_article(session: AsyncSession, principal: Principal, clock: Cl
     principal.require(Permission.kb_review)
 
     async def company_wide_needs_head_office(article: KbArticle) -> None:
-        if (body.visibility or article.visibility) == Visibility.all and not is_head_office(principal):
+        if (body.visibility or article.visibility) == Visibility.all and not principal.at_head_office:
             raise Forbidden("全公司可见的知识须由总公司审核人发布，可改为本机构范围发布或退回")
 
     article, now = await _step(session, principal, clock, article_id, body.version, (ArticleStatus.submitted,),

@@ -37,10 +37,6 @@ def path_ids(org_path: str) -> list[int]:
     return [int(part) for part in org_path.strip("/").split("/") if part]
 
 
-def is_head_office(principal: Principal) -> bool:
-    return len(path_ids(principal.org_path)) == 1
-
-
 def published_condition(principal: Principal) -> ColumnElement[bool]:
     return (KbArticle.status == ArticleStatus.published) & or_(
         KbArticle.visibility == Visibility.all,

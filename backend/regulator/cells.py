@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from backend.tickets import deadlines
 from backend.tickets.numbering import SHANGHAI
 
 _DATE = re.compile(
@@ -65,7 +66,7 @@ def when(value: Any) -> datetime | None:
 
 def end_of_day(moment: datetime) -> datetime:
     """The last second of ``moment``'s day in Asia/Shanghai (a deadline day is counted whole)."""
-    return datetime.combine(moment.astimezone(SHANGHAI).date(), time(23, 59, 59), tzinfo=SHANGHAI)
+    return deadlines.end_of_day(moment, 0)
 
 
 def flag(value: Any) -> bool:

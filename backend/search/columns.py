@@ -156,7 +156,7 @@ class TodoRow:
 
 
 
-TODO_COLUMNS: list[Column[TodoRow]] = [
+TO_DO_COLUMNS: list[Column[TodoRow]] = [
     Column("工单编号", lambda r: r.ticket.number, 22),
     Column("业务类型", lambda r: r.labels.code("business_type", r.ticket.type), 12),
     Column("事由", lambda r: r.ticket.subject, 40),

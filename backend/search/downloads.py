@@ -23,7 +23,7 @@ from backend.search import export, records, tickets
 from backend.search.columns import (
     DONE_COLUMNS,
     RECORD_COLUMNS,
-    TODO_COLUMNS,
+    TO_DO_COLUMNS,
     DoneRow,
     Labels,
     RecordRow,
@@ -125,7 +125,7 @@ async def export_todo(session: AsyncSession, principal: Principal, now: datetime
     labels = await load_labels(session)
     await add_orgs(session, labels, (item.org_id for item, _ in items))
     await _audit(session, principal, "todo", len(items))
-    return await xlsx_response([TodoRow(item, ticket, labels) for item, ticket in items], TODO_COLUMNS,
+    return await xlsx_response([TodoRow(item, ticket, labels) for item, ticket in items], TO_DO_COLUMNS,
                                _filename("我的待办", now), "我的待办")
 
 

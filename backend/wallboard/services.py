@@ -113,7 +113,7 @@ async def scoped_view(session: AsyncSession, principal: Principal, snapshot: Sna
                                   .where(User.phone_interface.is_not(None)).order_by(User.username))).all()
     agents = [AgentRow(uid, username, name, snapshot.agents[phone]) for uid, username, name, phone in rows
               if phone in snapshot.agents]
-    if principal.scope.path is None or principal.org_path.count("/") == 2:  # "/1/": the root org
+    if principal.scope.path is None or principal.at_head_office:
         names = set(snapshot.queues) | set(configured_queues)
     else:
         names = stats.queues_of({a.figures.interface for a in agents}, snapshot.day)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from backend.attachments.models import OwnerKind
-from backend.attachments.services import link_attachments
+from backend.attachments.services import link_attachments, ticket_attachments
 from backend.audit.pii import present
 from backend.auth.deps import Ctx, Session, allowed
 from backend.auth.permissions import Permission
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["workflow"])
 
 TicketReader = Annotated[Principal, Depends(allowed(Permission.ticket_read))]
-TicketHandler = Annotated[Principal, Depends(allowed(Permission.ticket_read))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -55,7 +54,7 @@ def _item_out(item: WorkItem | None) -> WorkItemOut | None:
              summary="办理工单（转办、上报、退回、会签、会签意见、拟办、审批、延期、外部鉴定、合并、答复、结案、重开、撤回、督办、催办）",
              responses={409: {"description": "版本已过期（正文含当前工单）、环节不允许或前置操作未完成"}})
 async def action(ticket_id: int, body: ActionIn, request: Request, ctx: Ctx, session: Session,
-                 principal: TicketHandler) -> ActionOut | Response:
+                 principal: TicketReader) -> ActionOut | Response:
     try:
         result = await act(session, principal, ctx.clock, ticket_id, body)
     except StaleTicket as stale:
@@ -117,7 +116,10 @@ async def due_soon(session: Session, principal: TicketReader, limit: Limit = 200
 @router.get("/tickets/{ticket_id}/timeline", response_model=list[HandlingRecordOut], summary="工单处理轨迹")
 async def ticket_timeline(ticket_id: int, session: Session, principal: TicketReader) -> list[HandlingRecordOut]:
     records = await lists.timeline(session, ticket_id)
-    files = await lists.record_attachments(session, [r.id for r, _ in records])
+    files: dict[int, list[int]] = {}
+    for attachment in await ticket_attachments(session, ticket_id):
+        if attachment.owner_kind == OwnerKind.handling_record and attachment.owner_id is not None:
+            files.setdefault(attachment.owner_id, []).append(attachment.id)
     return [record_out(r, name).model_copy(update={"attachment_ids": files.get(r.id, [])}) for r, name in records]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.attachments.models import Attachment, OwnerKind
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
@@ -91,16 +90,3 @@ async def work_items(session: AsyncSession, ticket_id: int) -> list[WorkItem]:
     stmt = across_org_tree(select(WorkItem).where(WorkItem.ticket_id == ticket_id).order_by(WorkItem.id))
     return list((await session.scalars(stmt)).all())
 
-
-async def record_attachments(session: AsyncSession, record_ids: list[int]) -> dict[int, list[int]]:
-    """Attachment ids per handling record. Called for records of a ticket the caller may see, so it reads
-    tree-wide: a file uploaded by the branch belongs to the outlet's view of its own ticket too."""
-    if not record_ids:
-        return {}
-    stmt = across_org_tree(select(Attachment.owner_id, Attachment.id)
-                           .where(Attachment.owner_kind == OwnerKind.handling_record,
-                                  Attachment.owner_id.in_(record_ids)).order_by(Attachment.id))
-    out: dict[int, list[int]] = {}
-    for owner_id, attachment_id in (await session.execute(stmt)).all():
-        out.setdefault(owner_id, []).append(attachment_id)
-    return out

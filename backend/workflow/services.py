@@ -56,7 +56,7 @@ def is_assignee(item: WorkItem, principal: Principal) -> bool:
 def _head_office_approver(item: WorkItem, principal: Principal) -> bool:
     """An extension beyond 30 days is approved by the parent org or by a senior manager of the head office."""
     return (item.kind == WorkItemKind.approval and principal.can(Permission.ticket_approve)
-            and principal.org_path.count("/") == 2)  # "/<id>/": the root of the tree
+            and principal.at_head_office)
 
 
 async def _my_item(session: AsyncSession, ticket_id: int, principal: Principal, item_id: int | None) -> WorkItem:
