@@ -1,5 +1,13 @@
 # One image for every Lianluo process: `serve`, `cti`, `ivr`, `worker`, and one-shot commands such
 # as `db upgrade` (docker-compose.yml picks the command per service).
+
+# The console's front-end packages (echarts…), from the npm registry as the lock file pins them; only their
+# node_modules reach the image, which serves them at /static/vendor/<name>/ (agent_ui/vendor.py).
+FROM node:20-bookworm-slim AS ui-packages
+WORKDIR /ui
+COPY agent_ui/package.json agent_ui/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,6 +28,7 @@ COPY backend ./backend
 COPY cti ./cti
 COPY ivr ./ivr
 COPY agent_ui ./agent_ui
+COPY --from=ui-packages /ui/node_modules ./agent_ui/node_modules
 COPY scripts_tpl ./scripts_tpl
 RUN pip install . \
  && rm -rf build ./*.egg-info

@@ -8,6 +8,7 @@
 
 import { ApiError, api } from "./api.js";
 import { $, el, formatDateTime, formatElapsed, shown, stash } from "./dom.js";
+import { queueLabel } from "./labels.js";
 import { cell, flagBadge, showClaims, showIdentity, showPolicies, showTable, statusChip } from "./panel.js";
 
 const CALL_STATES = {
@@ -181,11 +182,11 @@ export class ScreenPop {
     const ivr = pop.ivr;
     const facts = [];
     if (ivr) {
-      facts.push(["服务", ivr.service], ["按键", ivr.choice], ["输入保单号", ivr.policy_number], ["队列", ivr.queue]);
+      facts.push(["服务", ivr.service], ["按键", ivr.choice], ["输入保单号", ivr.policy_number], ["队列", ivr.queue && queueLabel(ivr.queue)]);
     } else {
       const vars = this.call.ivr || {};
       facts.push(["服务", vars.IVR_SERVICE || vars.service], ["按键", vars.IVR_CHOICE || vars.choice],
-        ["输入保单号", vars.IVR_POLICY || vars.policy], ["队列", this.call.queue]);
+        ["输入保单号", vars.IVR_POLICY || vars.policy], ["队列", this.call.queue && queueLabel(this.call.queue)]);
     }
     facts.push(["选定保单", pop.chosen_policy_number], ["通话 ID", pop.call_id || this.call.call_id]);
     this.ui.facts.replaceChildren(...facts.map(([label, value]) => {

@@ -8,7 +8,8 @@
  */
 
 import { ApiError, api } from "./api.js";
-import { $, formatElapsed, stash } from "./dom.js";
+import { $, el, formatElapsed, stash } from "./dom.js";
+import { queueLabel } from "./labels.js";
 
 const STATES = {
   logged_out: { label: "已签出", tone: "off" },
@@ -30,6 +31,7 @@ const ACTIONS = {
 export class StateBar {
   constructor({ userId, ownInterface, supervises }) {
     this.key = `lianluo.agent.state.${userId}`;
+    this.queuesKey = `lianluo.agent.queues.${userId}`;
     this.ownInterface = ownInterface;
     this.supervises = supervises;
     this.ui = {
@@ -37,6 +39,7 @@ export class StateBar {
       state: $("agent-state"),
       timer: $("agent-state-timer"),
       queues: $("agent-queues"),
+      queueChoices: $("queue-choices"),
       message: $("state-message"),
       reason: $("pause-reason"),
       buttons: {
@@ -71,6 +74,7 @@ export class StateBar {
       return; // no phone, or not allowed: the bar keeps what the events say
     }
     this.wrapupSeconds = mine.wrapup_seconds || 0;
+    this.showQueueChoices(mine.available_queues || [], mine.queues || []);
     if (!this.current) {
       const wrapUp = mine.state === "wrap_up";
       const since = mine.seconds_in_state == null ? null : new Date(Date.now() - mine.seconds_in_state * 1000);
@@ -119,7 +123,7 @@ export class StateBar {
     this.ui.state.textContent = text;
     this.ui.state.dataset.tone = tone;
     const queues = this.current && this.current.queues ? this.current.queues : [];
-    this.ui.queues.textContent = queues.length ? `队列：${queues.join("、")}` : "";
+    this.ui.queues.textContent = queues.length ? `队列：${queues.map(queueLabel).join("、")}` : "";
     for (const [name, button] of Object.entries(this.ui.buttons)) {
       button.disabled = this.pending;
       button.setAttribute("aria-pressed", String(this.pressed(name)));
@@ -177,15 +181,39 @@ export class StateBar {
     }
   }
 
+  /** One checkbox per queue the deployment lets agents log in to; ticked: the queues the agent is in now, else
+   * the ones they chose last time on this browser, else all of them. */
+  showQueueChoices(available, current) {
+    const remembered = remembers(this.queuesKey);
+    const ticked = new Set(current.length ? current : remembered || available);
+    this.ui.queueChoices.replaceChildren(...available.map((name) => {
+      const label = el("label");
+      const box = el("input");
+      box.type = "checkbox";
+      box.name = "queue";
+      box.value = name;
+      box.checked = ticked.has(name);
+      label.append(box, ` ${queueLabel(name)}`);
+      return label;
+    }));
+  }
+
   checkedQueues() {
-    return [...document.querySelectorAll("input[name=queue]:checked")].map((box) => box.value);
+    return [...this.ui.queueChoices.querySelectorAll("input[name=queue]:checked")].map((box) => box.value);
   }
 
   login() {
     const queues = this.checkedQueues();
     if (!queues.length) {
-      this.say("请至少选择一个队列再签入", "error");
+      this.say(this.ui.queueChoices.childElementCount ? "请至少选择一个队列再签入" : "尚未取得可签入的队列，请稍后重试",
+        "error");
       return;
+    }
+    this.ui.queueChoices.closest("details")?.removeAttribute("open");
+    try {
+      window.localStorage.setItem(this.queuesKey, JSON.stringify(queues));
+    } catch {
+      // private mode: the choice is simply not remembered
     }
     this.send("login", () => api("/api/telephony/agents/me/queues", { method: "PUT", body: { queues } }));
   }
@@ -208,6 +236,15 @@ export class StateBar {
     }
     map[code]();
     return true;
+  }
+}
+
+function remembers(key) {
+  try {
+    const kept = JSON.parse(window.localStorage.getItem(key) || "null");
+    return Array.isArray(kept) && kept.length ? kept : null;
+  } catch {
+    return null;
   }
 }
 

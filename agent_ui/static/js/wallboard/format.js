@@ -1,13 +1,6 @@
 /** Chinese labels and number formats of the wallboard: queue names, agent states, durations, ratios. */
 
-const QUEUE_LABELS = {
-  complaints: "投诉",
-  claims: "理赔报案",
-  consultation: "咨询",
-  callbacks: "回呼",
-  vip: "VIP 专线",
-  "general-service": "综合服务",
-};
+export { queueLabel } from "../labels.js";
 
 // Order of the states in tiles and the chart: who can take a call first.
 export const STATES = ["ready", "ringing", "on_call", "busy", "wrap_up", "not_ready", "offline", "logged_out"];
@@ -36,10 +29,6 @@ export const STATE_COLORS = {
 
 const CALL_STATUS = { ringing: "振铃", talking: "通话中" };
 const DIRECTION = { inbound: "呼入", outbound: "呼出" };
-
-export function queueLabel(name) {
-  return QUEUE_LABELS[name] || name;
-}
 
 export function stateLabel(state, reason) {
   const label = STATE_LABELS[state] || state;
