@@ -47,29 +47,81 @@ async def _phones_and_callers(ctx: AppContext) -> tuple[list[AgentSpec], list[st
     return phones, [c for c in callers if c]
 
 
+class EmbeddedPbx:
+    """The simulator, the IVR and the CTI bridge of one node, started together on loopback and stopped together.
+
+    ``lianluo demo`` runs one for the life of the process; the browser tests start one around a test, with
+    their own phones, so that an agent's console talks to a PBX over real AMI exactly as it does in the demo.
+    """
+
+    def __init__(self, ctx: AppContext, phones: list[AgentSpec], *, speed: float) -> None:
+        self.ctx = ctx
+        self.phones = phones
+        self.speed = speed
+        self.ivr = Ivr(ctx, port=0, always_open=True)
+        self.simulator: PbxSimulator | None = None
+        self.bridge: CtiBridge | None = None
+        self._stop = asyncio.Event()
+        self._bridge_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> PbxSimulator:
+        settings = self.ctx.settings
+        recordings = settings.effective_recordings_dir
+        recordings.mkdir(parents=True, exist_ok=True)
+        # A free loopback port (no clash with a real IVR on 4573); open all hours, as visitors come at any hour.
+        agi_port = await self.ivr.start()
+        self.simulator = PbxSimulator(SimConfig(
+            port=0, speed=self.speed, username=settings.ami_username,
+            secret=settings.ami_secret.get_secret_value(), agi=f"agi://127.0.0.1:{agi_port}/default",
+            recordings=recordings, agents=self.phones, sounds=self.ivr.prompts.spoken_seconds()))
+        port = await self.simulator.start()
+        self.bridge = CtiBridge(settings, self.ctx.bus, self.ctx.clock, ami=AmiSettings(
+            host="127.0.0.1", port=port, username=settings.ami_username,
+            secret=settings.ami_secret.get_secret_value()))
+        self._bridge_task = asyncio.create_task(self.bridge.run(self._stop), name="cti-bridge")
+        log.info("PBX simulator on 127.0.0.1:%d with %d phones", port, len(self.phones))
+        return self.simulator
+
+    async def connected(self) -> None:
+        """Returns once the bridge is logged in to the simulator's AMI."""
+        assert self.bridge is not None and self._bridge_task is not None, "start() first"
+        connected = asyncio.create_task(self.bridge.client.connected.wait())
+        await asyncio.wait({connected, self._bridge_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not connected.done():
+            connected.cancel()
+            self._bridge_task.result()  # raises why the bridge stopped
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set (or the bridge fails)."""
+        assert self._bridge_task is not None, "start() first"
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, self._bridge_task}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if self._bridge_task.done():
+            self._bridge_task.result()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        try:
+            if self._bridge_task is not None:
+                await self._bridge_task
+        finally:
+            if self.simulator is not None:
+                await self.simulator.stop()
+            await self.ivr.stop()
+
+
 async def run_embedded_pbx(ctx: AppContext, stop: asyncio.Event) -> None:
     settings = ctx.settings
     phones, callers = await _phones_and_callers(ctx)
-    recordings = settings.effective_recordings_dir
-    recordings.mkdir(parents=True, exist_ok=True)
-    # A free loopback port (no clash with a real IVR on 4573); open all hours, as visitors come at any hour.
-    ivr = Ivr(ctx, port=0, always_open=True)
-    agi_port = await ivr.start()
-    simulator = PbxSimulator(SimConfig(
-        port=0, speed=settings.sim_speed, username=settings.ami_username,
-        secret=settings.ami_secret.get_secret_value(), agi=f"agi://127.0.0.1:{agi_port}/default",
-        recordings=recordings, agents=phones, sounds=ivr.prompts.spoken_seconds()))
-    port = await simulator.start()
-    log.info("PBX simulator on 127.0.0.1:%d with %d phones; %.1f calls/min", port, len(phones),
-             settings.sim_calls_per_minute)
-    bridge = CtiBridge(settings, ctx.bus, ctx.clock, ami=AmiSettings(
-        host="127.0.0.1", port=port, username=settings.ami_username, secret=settings.ami_secret.get_secret_value()))
+    pbx = EmbeddedPbx(ctx, phones, speed=settings.sim_speed)
+    simulator = await pbx.start()
+    log.info("%.1f simulated calls/min", settings.sim_calls_per_minute)
     if settings.sim_calls_per_minute > 0 and callers:
         # The main menu's choices that need no more keys (投诉, 咨询, 人工), pressed once the welcome has
         # played and the menu is being read out.
         simulator.start_traffic(settings.sim_calls_per_minute, callers, keys=("2", "3", "0"), gap=(9.0, 14.0))
     try:
-        await bridge.run(stop)
+        await pbx.run(stop)
     finally:
-        await simulator.stop()
-        await ivr.stop()
+        await pbx.stop()

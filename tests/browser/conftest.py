@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Error, Page, async_playwright
 from sqlalchemy import select
 
 from backend.app import create_app
@@ -148,17 +148,29 @@ class PageErrors:
         self.messages.append(f"uncaught: {error}")
 
 
-@pytest.fixture
-async def page(browser: Browser, live_app: LiveApp, request: pytest.FixtureRequest,
-               shots: Screenshots) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=live_app.url, viewport=VIEWPORT, locale="zh-CN",
-                                        timezone_id="Asia/Shanghai")
-    context.set_default_timeout(5_000)
+async def open_tab(context: BrowserContext) -> Page:
+    """A new tab of ``context`` that keeps its script errors in ``tab.errors``."""
     tab = await context.new_page()
     errors = PageErrors()
     tab.on("console", errors.on_console)
     tab.on("pageerror", errors.on_page_error)
     tab.errors = errors  # type: ignore[attr-defined]
+    return tab
+
+
+async def new_context(browser: Browser, live_app: LiveApp) -> BrowserContext:
+    """A browser profile of its own (cookies, storage), as a second person at a second desk has."""
+    context = await browser.new_context(base_url=live_app.url, viewport=VIEWPORT, locale="zh-CN",
+                                        timezone_id="Asia/Shanghai")
+    context.set_default_timeout(5_000)
+    return context
+
+
+@pytest.fixture
+async def page(browser: Browser, live_app: LiveApp, request: pytest.FixtureRequest,
+               shots: Screenshots) -> AsyncIterator[Page]:
+    context = await new_context(browser, live_app)
+    tab = await open_tab(context)
     try:
         yield tab
     finally:

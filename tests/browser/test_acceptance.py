@@ -1,0 +1,187 @@
+"""Issue 6's acceptance, end to end in headless Chromium against a PBX over real AMI and FastAGI.
+
+The PBX simulator, the IVR and the CTI bridge run beside the live app exactly as ``lianluo demo`` runs them
+(``backend.demo.EmbeddedPbx``); the agent's phone is a simulated phone that auto-answers, and a caller — a real
+customer of the agent's outlet — dials the hotline and presses 2 (投诉) in the IVR. Nothing is published on the
+bus by the test: every event the pages see comes from the simulator through the bridge.
+
+The steps, each with a screenshot: the agent logs in, 签入 and 示闲; the call goes through the IVR and the screen
+pop shows the caller within 1 s of the ring; the agent registers a complaint from the pop and autosave keeps it;
+the tab is closed mid-entry and the console reopened, the draft restored and the complaint submitted; it is in
+the outlet handler's 待办; and the team lead's wallboard followed the agent's states and the call throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
+
+from backend.auth.models import User
+from backend.core import events as ev
+from backend.core.bus import ONLY_NEW
+from backend.demo import EmbeddedPbx
+from backend.orgs.scope import Scope
+from cti.simulator import AgentSpec, PbxSimulator
+from tests.browser.conftest import LiveApp, Screenshots, new_context, open_tab
+from tests.browser.test_console_screenpop import POP_VISIBLE_JS, Caller, caller_with_policies
+
+AGENT = "agent_bj_cy01"  # 坐席, 朝阳中心支公司望京营业部
+HANDLER = "complaint_handler_bj_cy01"  # 投诉处理员 of the same outlet: a complaint registered there is theirs
+LEAD = "team_lead_bj"  # 班长 of the 北京 branch, above the outlet
+QUEUE = "complaints"
+SPEED = 5.0  # simulated seconds per real second: the IVR's prompts and the phone's ring go by five times faster
+
+
+@dataclass
+class Desk:
+    """One person's browser: their own profile (cookies, storage) and the tab they work in."""
+
+    context: BrowserContext
+    tab: Page
+
+
+@contextlib.asynccontextmanager
+async def running_pbx(live_app: LiveApp, phone: str) -> AsyncIterator[PbxSimulator]:
+    # The agent's phone joins queues only when the agent signs in from the console (static=False), rings for
+    # 3 s and then talks until the test hangs up.
+    pbx = EmbeddedPbx(live_app.ctx, [AgentSpec(phone, "望京坐席", answer_after=3.0, talk_time=3600.0, static=False)],
+                      speed=SPEED)
+    simulator = await pbx.start()
+    try:
+        await asyncio.wait_for(pbx.connected(), 10)
+        yield simulator
+    finally:
+        await pbx.stop()
+
+
+@contextlib.asynccontextmanager
+async def desk(browser: Browser, live_app: LiveApp, username: str) -> AsyncIterator[Desk]:
+    context = await new_context(browser, live_app)
+    try:
+        tab = await open_tab(context)
+        await tab.goto("/login")
+        await tab.locator("#username").fill(username)
+        await tab.locator("#password").fill(live_app.password)
+        await tab.keyboard.press("Enter")
+        await tab.wait_for_url("**/console")
+        yield Desk(context, tab)
+    finally:
+        await context.close()
+
+
+class Ringing:
+    """When the bridge published the ring of a call from ``caller`` on the bus (monotonic clock)."""
+
+    def __init__(self, live_app: LiveApp, caller: str) -> None:
+        self.live_app = live_app
+        self.caller = caller
+        self.event: ev.AgentRinging | None = None
+        self.at: float | None = None
+        self.seen = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Ringing:
+        self._task = asyncio.create_task(self._follow())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _follow(self) -> None:
+        async for envelope in self.live_app.ctx.bus.subscribe(ev.AgentRinging.stream, after=ONLY_NEW):
+            event = envelope.event
+            if isinstance(event, ev.AgentRinging) and event.caller == self.caller:
+                self.at = time.monotonic()
+                self.event = event
+                self.seen.set()
+                return
+
+
+async def _phone_of(live_app: LiveApp, username: str) -> str:
+    async with live_app.ctx.db.session(scope=Scope.everything()) as session:
+        phone = await session.scalar(select(User.phone_interface).where(User.username == username))
+    assert phone, f"{username} has no phone in the seed"
+    return phone
+
+
+async def _agent_row_state(lead: Page, phone_user_id: int, state: str) -> None:
+    await expect(lead.locator(f'#agents-body tr[data-user-id="{phone_user_id}"]')).to_have_attribute(
+        "data-state", state, timeout=10_000)
+
+
+async def test_given_agent_and_caller_when_call_goes_through_ivr_then_pop_entry_restore_submit_todo_and_wallboard(
+        browser: Browser, live_app: LiveApp, shots: Screenshots) -> None:
+    phone = await _phone_of(live_app, AGENT)
+    caller: Caller = await caller_with_policies(live_app, skip=7)
+    async with live_app.ctx.db.session(scope=Scope.everything()) as session:
+        agent_id = await session.scalar(select(User.id).where(User.username == AGENT))
+    assert agent_id is not None
+
+    async with running_pbx(live_app, phone) as simulator, desk(browser, live_app, LEAD) as lead, \
+            desk(browser, live_app, AGENT) as agent:
+        # The team lead watches the wallboard; the agent's console is connected and shows the PBX's state.
+        await lead.tab.goto("/wallboard")
+        await expect(lead.tab.locator("#live")).to_have_attribute("data-state", "live")
+        page = agent.tab
+        await expect(page.locator("#connection")).to_have_text("已连接")
+        await expect(page.locator("#agent-state")).to_have_text("已签出")
+        await shots.take(page, "agent-logged-in")
+
+        # 签入 the complaints queue only (the choices come from the platform's queues), then 示闲.
+        await page.locator(".queue-picker summary").click()
+        for box in await page.locator("#queue-choices input[name=queue]").all():
+            await box.set_checked(await box.get_attribute("value") == QUEUE)
+        await expect(page.locator("#queue-choices")).to_contain_text("投诉")
+        await page.keyboard.press("Alt+I")
+        await expect(page.locator("#agent-state")).to_have_text("示忙", timeout=10_000)
+        await expect(page.locator("#agent-queues")).to_have_text("队列：投诉")
+        await _agent_row_state(lead.tab, agent_id, "not_ready")
+        await page.keyboard.press("Alt+R")
+        await expect(page.locator("#agent-state")).to_have_text("示闲", timeout=10_000)
+        await shots.take(page, "agent-ready")
+        await _agent_row_state(lead.tab, agent_id, "ready")
+        await shots.take(lead.tab, "wallboard-agent-ready")
+
+        # A customer calls the hotline and presses 2 (投诉); the IVR knows them and queues them for complaints.
+        async with Ringing(live_app, caller.mobile) as ringing:
+            await simulator.inbound_call(caller.mobile, keys=("2",), gap=9.0, stay=600)
+            await asyncio.wait_for(ringing.seen.wait(), 30)
+            await page.wait_for_function(POP_VISIBLE_JS, polling=10, timeout=5_000)
+            popped = time.monotonic()
+        assert ringing.at is not None and ringing.event is not None
+        assert popped - ringing.at < 1.0, f"screen pop {popped - ringing.at:.3f} s after the ring"
+        assert ringing.event.agent_interface == phone and ringing.event.queue == QUEUE
+        await shots.take(page, "screen-pop")
+        pop = await (await page.request.get("/api/screen-pop", params={
+            "call_id": ringing.event.call_id, "node": live_app.ctx.settings.node_id,
+            "phone": caller.mobile})).json()
+        assert pop["customer"]["id"] == str(caller.customer_id)
+        await expect(page.locator("#identity-heading")).to_have_text(pop["customer"]["name"])
+        await expect(page.locator("#call-facts")).to_contain_text("投诉")
+        await expect(page.locator("#identity-fields")).not_to_contain_text(caller.mobile)  # masked for agents
+
+        # The phone answers: the console, the state bar and the wallboard show the call.
+        await expect(page.locator("#call-state")).to_have_text("通话中", timeout=10_000)
+        await expect(page.locator("#agent-state")).to_have_text("通话中")
+        await _agent_row_state(lead.tab, agent_id, "on_call")
+        row = lead.tab.locator(f'#agents-body tr[data-user-id="{agent_id}"]')
+        await expect(row.locator("td.call-cell")).to_contain_text("呼入 · 投诉 · 通话中")
+        await shots.take(lead.tab, "wallboard-agent-on-call")
+
+        await page.request.post(f"/api/telephony/calls/{ringing.event.call_id}/hangup")
+        await expect(page.locator("#agent-state")).to_have_text("话后处理", timeout=10_000)
+        await _agent_row_state(lead.tab, agent_id, "wrap_up")
+        await expect(row.locator("td").nth(1)).to_have_text("话后处理")
+        await shots.take(lead.tab, "wallboard-agent-wrap-up")
+        assert page.errors.messages == []  # type: ignore[attr-defined]
+        assert lead.tab.errors.messages == []  # type: ignore[attr-defined]
