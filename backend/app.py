@@ -19,6 +19,7 @@ from backend.core import problems
 from backend.core.context import AppContext
 from backend.core.middleware import BodyLimit, RequestContext
 from backend.directory import http as directory_http
+from backend.drafts import http as drafts_http
 from backend.fund import http as fund_http
 from backend.hub import ws as hub_ws
 from backend.knowledge import http as knowledge_http
@@ -53,7 +54,7 @@ def create_app(ctx: AppContext, *, own_context: bool = True) -> FastAPI:
                    hub_ws.router, telephony_http.router, ivr_http.router, calls_http.router,
                    codes_http.router, search_http.router, tickets_http.router, workflow_http.router,
                    attachments_http.router, regulator_http.router, knowledge_http.router, fund_http.router,
-                   screenpop_http.router, wallboard_http.router):
+                   screenpop_http.router, wallboard_http.router, drafts_http.router):
         app.include_router(router)
     mount_ui(app)
     # Uploads stream to disk and enforce their own size limit; the slack covers multipart headers and fields.

@@ -2,6 +2,7 @@
 
 # Tables of these packages are registered on Base.metadata by importing their models modules.
 import backend.attachments.models  # noqa: F401
+import backend.drafts.models  # noqa: F401
 import backend.fund.models  # noqa: F401
 import backend.knowledge.models  # noqa: F401
 import backend.regulator.models  # noqa: F401

@@ -2,6 +2,7 @@
 
 A draft (暂存) may leave required fields out; whatever it does carry must still be valid. Submitting needs
 every required field. Codes (cause, sub-cause, line of business) are checked against the code tables.
+Each field's ``title`` is its label on the entry form (backend.tickets.forms).
 """
 
 from __future__ import annotations
@@ -22,52 +23,52 @@ class _Details(BaseModel):
 
 
 class ClaimReportDetails(_Details):
-    accident_at: AwareDatetime  # 出险时间
-    accident_place: str = Field(min_length=1, max_length=256)  # 出险地点
-    accident_description: str | None = Field(None, max_length=2000)  # 出险经过
-    plate: ValidPlate | None = None  # 车牌
-    injury: bool = False  # 是否人伤
-    police_called: bool = False  # 是否报警
-    drivable: bool | None = None  # 能否行驶
-    reporter_name: str | None = Field(None, max_length=64)  # 报案人
-    reporter_phone: ValidPhone | None = None
-    relation_to_insured: str | None = Field(None, max_length=32)  # 与被保险人关系
+    accident_at: AwareDatetime = Field(title="出险时间")
+    accident_place: str = Field(min_length=1, max_length=256, title="出险地点")
+    accident_description: str | None = Field(None, max_length=2000, title="出险经过")
+    plate: ValidPlate | None = Field(None, title="车牌号码")
+    injury: bool = Field(False, title="是否有人伤")
+    police_called: bool = Field(False, title="是否已报警")
+    drivable: bool | None = Field(None, title="车辆能否行驶")
+    reporter_name: str | None = Field(None, max_length=64, title="报案人")
+    reporter_phone: ValidPhone | None = Field(None, title="报案人电话")
+    relation_to_insured: str | None = Field(None, max_length=32, title="与被保险人关系")
 
 
 class Respondent(_Details):
     """被投诉人: an org of ours, a staff member, or a sales agent."""
 
-    org_id: int | None = None
-    staff_name: str | None = Field(None, max_length=64)
-    sales_agent_code: str | None = Field(None, max_length=32)
+    org_id: int | None = Field(None, title="被投诉机构")
+    staff_name: str | None = Field(None, max_length=64, title="被投诉人员姓名")
+    sales_agent_code: str | None = Field(None, max_length=32, title="被投诉代理人工号")
 
 
 class ComplaintDetails(_Details):
-    cause: str = Field(max_length=64)  # 投诉事由 (code table complaint_cause)
-    sub_cause: str | None = Field(None, max_length=64)
-    line_of_business: str | None = Field(None, max_length=64)
-    respondent: Respondent | None = None
+    cause: str = Field(max_length=64, title="投诉事由")  # code table complaint_cause
+    sub_cause: str | None = Field(None, max_length=64, title="投诉子事由")
+    line_of_business: str | None = Field(None, max_length=64, title="险种")
+    respondent: Respondent | None = Field(None, title="被投诉人")
 
 
 class ViolationReportDetails(_Details):
-    reported_party: str | None = Field(None, max_length=128)  # 被举报人/机构
-    anonymous: bool = False
+    reported_party: str | None = Field(None, max_length=128, title="被举报人/机构")
+    anonymous: bool = Field(False, title="是否匿名举报")
 
 
 class ConsultationDetails(_Details):
-    topic: str | None = Field(None, max_length=128)
+    topic: str | None = Field(None, max_length=128, title="咨询主题")
 
 
 class UrgingDetails(_Details):
-    related_ticket_number: str | None = Field(None, max_length=32)  # 被催办的工单
+    related_ticket_number: str | None = Field(None, max_length=32, title="被催办的工单号")
 
 
 class DisputeDetails(_Details):
-    disputed_matter: str | None = Field(None, max_length=256)
+    disputed_matter: str | None = Field(None, max_length=256, title="异议事项")
 
 
 class PetitionDetails(_Details):
-    petition_source: str | None = Field(None, max_length=64)  # 信访来源
+    petition_source: str | None = Field(None, max_length=64, title="信访来源")
 
 
 class SuggestionDetails(_Details):

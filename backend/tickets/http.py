@@ -14,6 +14,7 @@ from backend.auth.deps import Ctx, Session, allowed
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.core.problems import problem
+from backend.tickets.forms import TicketForm, ticket_forms
 from backend.tickets.schemas import TicketIn, TicketOut, TicketPatch, TicketQuery
 from backend.tickets.services import (
     StaleTicket,
@@ -35,6 +36,12 @@ async def create(body: TicketIn, ctx: Ctx, session: Session, principal: TicketWr
     ticket = await register(session, principal, ctx.clock, body)
     await link_attachments(session, principal, body.attachment_ids, OwnerKind.ticket, ticket.id)
     return await present(TicketOut.of(ticket), principal, session)
+
+
+# Declared before /tickets/{ticket_id}, which would otherwise take "forms" for an id.
+@router.get("/tickets/forms", response_model=list[TicketForm], summary="各类工单的录入表单（字段、标签、类型、必填）")
+async def forms(session: Session, _principal: TicketWriter) -> list[TicketForm]:
+    return await ticket_forms(session)
 
 
 @router.get("/tickets", response_model=list[TicketOut], summary="工单列表（本机构及下级，最新在前）")

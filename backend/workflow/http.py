@@ -19,6 +19,7 @@ from backend.tickets.models import Ticket
 from backend.tickets.schemas import TicketOut
 from backend.tickets.services import StaleTicket
 from backend.workflow import lists
+from backend.workflow.allowed import AllowedActions, allowed_actions
 from backend.workflow.models import HandlingRecord, WorkItem
 from backend.workflow.schemas import (
     ActionIn,
@@ -121,6 +122,12 @@ async def ticket_timeline(ticket_id: int, session: Session, principal: TicketRea
         if attachment.owner_kind == OwnerKind.handling_record and attachment.owner_id is not None:
             files.setdefault(attachment.owner_id, []).append(attachment.id)
     return [record_out(r, name).model_copy(update={"attachment_ids": files.get(r.id, [])}) for r, name in records]
+
+
+@router.get("/tickets/{ticket_id}/allowed-actions", response_model=AllowedActions,
+            summary="当前用户现在可对工单执行的操作（按钮；意见、目标等仍由办理接口校验）")
+async def ticket_allowed_actions(ticket_id: int, session: Session, principal: TicketReader) -> AllowedActions:
+    return await allowed_actions(session, principal, ticket_id)
 
 
 @router.get("/tickets/{ticket_id}/work-items", response_model=list[WorkItemOut], summary="工单的办理环节（含会签、审批）")

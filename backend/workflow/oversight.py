@@ -9,13 +9,15 @@ A reopened ticket is a new decision on new facts, so its decision clock restarts
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.core.problems import Forbidden
+from backend.auth.principal import Principal
+from backend.core.problems import DomainError, Forbidden
 from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
 from backend.tickets.deadlines import DECISION_DAYS, decision_due
-from backend.tickets.models import DueState, Priority, TicketStatus
+from backend.tickets.models import DueState, Priority, Ticket, TicketStatus
 from backend.tickets.services import get_ticket
 from backend.workflow.engine import add_item
 from backend.workflow.errors import ActionNotAllowed, BadTarget
@@ -27,12 +29,37 @@ from backend.workflow.writes import cancel_open_items, change, set_priority
 ACTIONS = frozenset({Action.reopen, Action.supervise, Action.urge})
 
 
+async def refusal(session: AsyncSession, principal: Principal, ticket: Ticket, action: Action) -> DomainError | None:
+    """Why ``principal`` cannot take the oversight ``action`` on ``ticket`` now (None: it can)."""
+    if action is Action.reopen:
+        if ticket.status != TicketStatus.closed:
+            return ActionNotAllowed("只有已办结的工单可以重开")
+        if ticket.merged_into_id is not None:
+            return ActionNotAllowed("已合并的工单不能重开，请在合并后的工单上办理")
+        return None if principal.can(Permission.ticket_handle) else Forbidden("无权重开工单")
+    if ticket.status != TicketStatus.open:
+        return ActionNotAllowed("工单未在办理中")
+    if action is Action.supervise:
+        if not principal.can(Permission.ticket_supervise):
+            return Forbidden("无督办权限")
+        owner = await session.get(Org, ticket.org_id)
+        assert owner is not None
+        below = [owner.path] + [org.path for _, org in await holders(session, ticket.id)]
+        if not any(path.startswith(principal.org_path) and path != principal.org_path for path in below):
+            return Forbidden("只有上级机构可以督办")
+        return None
+    if not (principal.can(Permission.ticket_write) or principal.can(Permission.ticket_handle)):
+        return Forbidden("无催办权限")
+    return None
+
+
 async def apply(acting: Acting) -> ActionResult:
     action = acting.body.action
+    refused = await refusal(acting.session, acting.principal, acting.ticket, action)
+    if refused is not None:
+        raise refused
     if action is Action.reopen:
         return await _reopen(acting)
-    if acting.ticket.status != TicketStatus.open:
-        raise ActionNotAllowed("工单未在办理中")
     if action is Action.supervise:
         return await _supervise(acting)
     return await _urge(acting)
@@ -40,12 +67,6 @@ async def apply(acting: Acting) -> ActionResult:
 
 async def _reopen(acting: Acting) -> ActionResult:
     session, ticket, now = acting.session, acting.ticket, acting.now
-    if ticket.status != TicketStatus.closed:
-        raise ActionNotAllowed("只有已办结的工单可以重开")
-    if ticket.merged_into_id is not None:
-        raise ActionNotAllowed("已合并的工单不能重开，请在合并后的工单上办理")
-    if not acting.principal.can(Permission.ticket_handle):
-        raise Forbidden("无权重开工单")
     due = decision_due(ticket.type, now)
     await change(session, ticket, status=TicketStatus.open, closed_at=None, decision_due_at=due,
                  decision_days=DECISION_DAYS if due else None, excluded_days=0, due_state=DueState.normal)
@@ -57,22 +78,15 @@ async def _reopen(acting: Acting) -> ActionResult:
     return ActionResult(ticket, record, item)
 
 
-async def _holders(acting: Acting) -> list[tuple[WorkItem, Org]]:
+async def holders(session: AsyncSession, ticket_id: int) -> list[tuple[WorkItem, Org]]:
+    """The active work items of a ticket, wherever they sit, with their orgs."""
     stmt = across_org_tree(select(WorkItem, Org).join(Org, Org.id == WorkItem.org_id)
-                           .where(WorkItem.ticket_id == acting.ticket.id, WorkItem.status.in_(ACTIVE)))
-    return [(item, org) for item, org in (await acting.session.execute(stmt)).all()]
+                           .where(WorkItem.ticket_id == ticket_id, WorkItem.status.in_(ACTIVE)))
+    return [(item, org) for item, org in (await session.execute(stmt)).all()]
 
 
 async def _supervise(acting: Acting) -> ActionResult:
-    session, ticket, principal = acting.session, acting.ticket, acting.principal
-    if not principal.can(Permission.ticket_supervise):
-        raise Forbidden("无督办权限")
-    holders = await _holders(acting)
-    owner = await session.get(Org, ticket.org_id)
-    assert owner is not None
-    below = [owner.path] + [org.path for _, org in holders]
-    if not any(path.startswith(principal.org_path) and path != principal.org_path for path in below):
-        raise Forbidden("只有上级机构可以督办")
+    session, ticket = acting.session, acting.ticket
     await change(session, ticket, supervised_at=acting.now)
     await set_priority(session, ticket, max(ticket.priority, Priority.supervised))
     record = acting.record(None, Action.supervise, step="ticket", target_org_id=ticket.org_id,
@@ -81,21 +95,17 @@ async def _supervise(acting: Acting) -> ActionResult:
     result = ActionResult(ticket, record, None)
     result.notices += [notice_for_item(ticket, item, org, "supervised",
                                        f"工单 {ticket.number} 已被上级督办：{acting.body.opinion}")
-                       for item, org in holders]
+                       for item, org in await holders(session, ticket.id)]
     return result
 
 
 async def _urge(acting: Acting) -> ActionResult:
-    principal = acting.principal
-    if not (principal.can(Permission.ticket_write) or principal.can(Permission.ticket_handle)):
-        raise Forbidden("无催办权限")
-    holders = await _holders(acting)
     record = acting.record(None, Action.urge, step="ticket")
     await acting.session.flush()
     result = ActionResult(acting.ticket, record, None)
     result.notices += [notice_for_item(acting.ticket, item, org, "urged",
                                        f"工单 {acting.ticket.number} 被催办：{acting.body.opinion}")
-                       for item, org in holders]
+                       for item, org in await holders(acting.session, acting.ticket.id)]
     return result
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, Role
-from backend.core.problems import Invalid
+from backend.auth.principal import Principal
+from backend.core.problems import DomainError, Invalid
 from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
 from backend.tickets.deadlines import APPROVED_DAYS, DECISION_DAYS, EXTENDED_DAYS, decision_due
-from backend.tickets.models import DueState
+from backend.tickets.models import DueState, Ticket
 from backend.workflow.engine import add_item, share
 from backend.workflow.errors import ActionNotAllowed, BadTarget, DeadlineRuleBroken, NotAssignee, invalid
 from backend.workflow.models import WorkItem, WorkItemKind, WorkItemStatus
@@ -63,16 +65,23 @@ async def start_countersign(acting: Acting, current: WorkItem, rule: ActionRule)
     return result
 
 
-async def apply_on_item(acting: Acting, item: WorkItem) -> ActionResult:
-    action = acting.body.action
+def item_refusal(item: WorkItem, principal: Principal, action: Action) -> DomainError | None:
+    """Why ``action`` cannot be taken on a parallel work item the caller holds (None: it can)."""
     if item.kind == WorkItemKind.countersign:
-        if action is not Action.sign:
-            raise ActionNotAllowed("会签环节只能提交会签意见")
-        return await _sign(acting, item)
+        return None if action is Action.sign else ActionNotAllowed("会签环节只能提交会签意见")
     if action not in (Action.approve, Action.reject):
-        raise ActionNotAllowed("审批环节只能同意或不同意")
-    if not acting.principal.can(Permission.ticket_approve):
-        raise NotAssignee("无审批权限")
+        return ActionNotAllowed("审批环节只能同意或不同意")
+    if not principal.can(Permission.ticket_approve):
+        return NotAssignee("无审批权限")
+    return None
+
+
+async def apply_on_item(acting: Acting, item: WorkItem) -> ActionResult:
+    refused = item_refusal(item, acting.principal, acting.body.action)
+    if refused is not None:
+        raise refused
+    if item.kind == WorkItemKind.countersign:
+        return await _sign(acting, item)
     return await _decide_extension(acting, item)
 
 
@@ -114,16 +123,35 @@ def _reset_deadline(ticket_type: str, received_at: Any, days: int, excluded: int
             "due_state": DueState.normal}
 
 
+def deadline_refusal(ticket: Ticket, action: Action) -> DomainError | None:
+    """Why the deadline of ``ticket`` cannot be extended or paused now (None: it can, given valid input)."""
+    if ticket.decision_due_at is None:
+        return ActionNotAllowed("该类工单没有法定办理时限")
+    if action is Action.extend and (ticket.decision_days or DECISION_DAYS) >= APPROVED_DAYS:
+        return DeadlineRuleBroken("办理时限最长 60 日，不能再延期")
+    return None
+
+
+def needs_extension_approval(ticket: Ticket) -> bool:
+    """An extension from here on (30 → 60 days) is a request for approval."""
+    return (ticket.decision_days or DECISION_DAYS) >= EXTENDED_DAYS
+
+
+async def extension_pending(session: AsyncSession, ticket: Ticket) -> bool:
+    pending = select(WorkItem.id).where(WorkItem.ticket_id == ticket.id, WorkItem.step == EXTENSION_STEP,
+                                        WorkItem.status == WorkItemStatus.open)
+    return (await session.scalar(across_org_tree(pending))) is not None
+
+
 async def change_deadline(acting: Acting, current: WorkItem, step: Step) -> ActionResult:
     session, ticket, body = acting.session, acting.ticket, acting.body
-    if ticket.decision_due_at is None:
-        raise ActionNotAllowed("该类工单没有法定办理时限")
+    refused = deadline_refusal(ticket, body.action)
+    if refused is not None:
+        raise refused
     if body.action is Action.appraisal:
         return await _appraisal(acting, current)
     days = ticket.decision_days or DECISION_DAYS
-    if days >= APPROVED_DAYS:
-        raise DeadlineRuleBroken("办理时限最长 60 日，不能再延期")
-    if days < EXTENDED_DAYS:
+    if not needs_extension_approval(ticket):
         await change(session, ticket, **_reset_deadline(ticket.type, ticket.received_at, EXTENDED_DAYS,
                                                         ticket.excluded_days))
         record = acting.record(current, Action.extend, details={"from_days": days, "to_days": EXTENDED_DAYS,
@@ -133,9 +161,7 @@ async def change_deadline(acting: Acting, current: WorkItem, step: Step) -> Acti
     # 30 → 60: approval by the parent org, or the head office's senior manager when the owner is the head office.
     if not body.customer_told:
         raise invalid("customer_told", "延期至 60 日须告知投诉人")
-    pending = select(WorkItem.id).where(WorkItem.ticket_id == ticket.id, WorkItem.step == EXTENSION_STEP,
-                                        WorkItem.status == WorkItemStatus.open)
-    if (await session.scalar(across_org_tree(pending))) is not None:
+    if await extension_pending(session, ticket):
         raise ActionNotAllowed("已有延期申请在审批中")
     owner = await session.get(Org, ticket.org_id)
     assert owner is not None

@@ -33,7 +33,7 @@ from backend.workflow.engine import assign
 from backend.workflow.errors import ActionNotAllowed, BadTarget, NotAssignee, PrerequisiteMissing, invalid
 from backend.workflow.models import HandlingRecord, WorkItem, WorkItemKind, WorkItemStatus
 from backend.workflow.outcome import Acting, ActionResult, notice_for_item
-from backend.workflow.processes import Action, Step, process_for
+from backend.workflow.processes import Action, ActionRule, Step, process_for
 from backend.workflow.schemas import ActionIn
 from backend.workflow.writes import cancel_open_items, change, reachable
 
@@ -59,13 +59,17 @@ def _head_office_approver(item: WorkItem, principal: Principal) -> bool:
             and principal.at_head_office)
 
 
+async def held_items(session: AsyncSession, ticket_id: int, principal: Principal) -> list[WorkItem]:
+    """The open work items of this ticket the caller may act on, oldest first."""
+    stmt = select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.status == WorkItemStatus.open)
+    return [item for item in (await session.scalars(stmt.order_by(WorkItem.id))).all()
+            if is_assignee(item, principal) or _head_office_approver(item, principal)]
+
+
 async def _my_item(session: AsyncSession, ticket_id: int, principal: Principal, item_id: int | None) -> WorkItem:
     """The open work item of this ticket the caller holds (the one named, if several)."""
-    stmt = select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.status == WorkItemStatus.open)
-    if item_id is not None:
-        stmt = stmt.where(WorkItem.id == item_id)
-    for item in (await session.scalars(stmt.order_by(WorkItem.id))).all():
-        if is_assignee(item, principal) or _head_office_approver(item, principal):
+    for item in await held_items(session, ticket_id, principal):
+        if item_id is None or item.id == item_id:
             return item
     raise NotAssignee("只有当前经办人可以办理该工单")
 
@@ -95,12 +99,18 @@ async def _transfer_target(session: AsyncSession, principal: Principal, body: Ac
     return org, user_id
 
 
-async def _previous_step_item(session: AsyncSession, ticket_id: int, before: int) -> WorkItem | None:
+async def previous_step_item(session: AsyncSession, ticket_id: int, before: int) -> WorkItem | None:
     """The main-line item before ``before``: where a return (退回) sends the ticket back to."""
     stmt = across_org_tree(select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.id < before,
                                                   WorkItem.kind == WorkItemKind.step)
                            .order_by(WorkItem.id.desc()).limit(1))
     return (await session.scalars(stmt)).first()
+
+
+async def escalation_target(session: AsyncSession, current: WorkItem) -> Org | None:
+    """Where 上报 sends the ticket: the parent of the org holding it (none above the head office)."""
+    here = await session.get(Org, current.org_id)
+    return await session.get(Org, here.parent_id) if here and here.parent_id else None
 
 
 async def _owner_after(session: AsyncSession, ticket: Ticket, target: Org) -> int:
@@ -134,11 +144,11 @@ async def act(session: AsyncSession, principal: Principal, clock: Clock, ticket_
     return await _step_action(acting, item)
 
 
-async def _step_action(acting: Acting, current: WorkItem) -> ActionResult:
-    session, principal, now, ticket, body = acting.session, acting.principal, acting.now, acting.ticket, acting.body
-    action = body.action
-    process = process_for(ticket.process or ticket.type)
-    step = process.steps[current.step]
+async def step_rule(session: AsyncSession, principal: Principal, ticket: Ticket, current: WorkItem,
+                    action: Action) -> ActionRule:
+    """The rule of the process that lets ``principal`` take ``action`` at ``current``'s step, or the refusal:
+    not an action of the step, its prerequisite not on the record yet, or an approval without the right."""
+    step = process_for(ticket.process or ticket.type).steps[current.step]
     rule = step.actions.get(action)
     if rule is None:
         raise ActionNotAllowed(f"「{step.label}」环节不能执行「{action.value}」")
@@ -146,6 +156,15 @@ async def _step_action(acting: Acting, current: WorkItem) -> ActionResult:
         raise PrerequisiteMissing(f"须先完成「{rule.requires.value}」", requires=rule.requires.value)
     if action is Action.approve and not principal.can(Permission.ticket_approve):
         raise NotAssignee("无审批权限")
+    return rule
+
+
+async def _step_action(acting: Acting, current: WorkItem) -> ActionResult:
+    session, principal, now, ticket, body = acting.session, acting.principal, acting.now, acting.ticket, acting.body
+    action = body.action
+    process = process_for(ticket.process or ticket.type)
+    step = process.steps[current.step]
+    rule = await step_rule(session, principal, ticket, current, action)
     if action is Action.countersign:
         return await parallel.start_countersign(acting, current, rule)
     if action in (Action.extend, Action.appraisal):
@@ -161,12 +180,11 @@ async def _step_action(acting: Acting, current: WorkItem) -> ActionResult:
     if action is Action.transfer:
         target, target_user = await _transfer_target(session, principal, body)
     elif action is Action.escalate:
-        here = await session.get(Org, current.org_id)
-        target = await session.get(Org, here.parent_id) if here and here.parent_id else None
+        target = await escalation_target(session, current)
         if target is None:
             raise ActionNotAllowed("总公司没有上级机构")
     elif action is Action.return_:
-        previous = await _previous_step_item(session, ticket.id, current.id)
+        previous = await previous_step_item(session, ticket.id, current.id)
         if previous is None:
             raise ActionNotAllowed("没有可退回的上一环节")
         target = await session.get(Org, previous.org_id)
