@@ -69,8 +69,12 @@ async def wallboard_page() -> HTMLResponse:
     return _page("wallboard.html")
 
 
+async def tickets_page() -> HTMLResponse:
+    return _page("tickets.html")
+
+
 def mount(app: FastAPI) -> None:
-    """Serve ``/static`` and the pages ``/``, ``/login``, ``/console`` and ``/wallboard`` from ``app``."""
+    """Serve ``/static`` and the pages ``/``, ``/login``, ``/console``, ``/wallboard`` and ``/tickets`` from ``app``."""
     # Mounted before /static so that the more specific prefixes win.
     for name, dist in vendor.packages().items():
         app.mount(f"{vendor.URL_PREFIX}/{name}", _StaticFiles(directory=dist, check_dir=False), name=f"vendor:{name}")
@@ -80,4 +84,6 @@ def mount(app: FastAPI) -> None:
     app.add_api_route("/console", console_page, methods=["GET"], response_class=HTMLResponse,
                       include_in_schema=False)
     app.add_api_route("/wallboard", wallboard_page, methods=["GET"], response_class=HTMLResponse,
+                      include_in_schema=False)
+    app.add_api_route("/tickets", tickets_page, methods=["GET"], response_class=HTMLResponse,
                       include_in_schema=False)

@@ -26,7 +26,7 @@ EXPECTED_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-PAGES = ["/login", "/console", "/wallboard"]
+PAGES = ["/login", "/console", "/wallboard", "/tickets"]
 
 ABSOLUTE_URL = re.compile(r"\b(?:https?|wss?|ftp)://", re.IGNORECASE)
 PROTOCOL_RELATIVE = re.compile(r"(?<![:/\w])//[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
