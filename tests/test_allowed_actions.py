@@ -189,3 +189,29 @@ async def test_given_each_action_offered_on_a_fresh_complaint_when_taken_then_ac
             assert r.status_code in (403, 409), (action, r.text)
             assert r.json()["type"].rsplit(":", 1)[1] in {"action-not-allowed", "not-assignee", "forbidden",
                                                           "prerequisite-missing"}, (action, r.text)
+
+
+async def test_given_an_outlet_holder_when_offered_transfer_then_targets_name_its_line_up_and_not_a_sibling(
+        stack: Stack) -> None:
+    handler = await user(stack, Role.complaint_handler, "outlet")
+    t = await register(stack)
+    got = await allowed(stack, handler, t["id"])
+    targets = {o["id"]: o["name"] for o in got["target_orgs"]}
+    for key in ("hq", "branch", "central", "outlet"):
+        assert targets[stack.orgs[key].id] == stack.orgs[key].name  # named, though above the handler's scope
+    assert stack.orgs["sibling_outlet"].id not in targets
+    assert stack.orgs["other_branch"].id not in targets
+    assert [o["depth"] for o in got["target_orgs"]] == sorted(o["depth"] for o in got["target_orgs"])
+    # A reader offered nothing that sends work is told of no orgs.
+    agent = await user(stack, Role.agent, "sibling_outlet")
+    assert (await stack.get(agent, f"/api/tickets/{t['id']}/allowed-actions")).status_code == 404
+
+
+async def test_given_a_transfer_up_the_line_when_the_timeline_is_read_then_org_names_are_given(stack: Stack) -> None:
+    handler = await user(stack, Role.complaint_handler, "outlet")
+    t = await register(stack)
+    await ok(stack, handler, t["id"], "transfer", 1, target_org_id=stack.orgs["central"].id, opinion="请协助")
+    records = (await stack.get(handler, f"/api/tickets/{t['id']}/timeline")).json()
+    assert [(r["action"], r["actor_org_name"], r["target_org_name"]) for r in records] == [
+        ("submit", stack.orgs["outlet"].name, stack.orgs["outlet"].name),
+        ("transfer", stack.orgs["outlet"].name, stack.orgs["central"].name)]

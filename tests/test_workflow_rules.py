@@ -296,3 +296,21 @@ async def test_given_uploads_when_registering_and_acting_then_they_belong_to_the
     other = await uploaded(stack, agent, "其他.pdf", pdf())
     r = await act(stack, handler, tid, "urge", 2, opinion="催办", attachment_ids=[other["id"]])
     assert r.status_code in (403, 409, 422) and len(await timeline(stack, handler, tid)) == 2
+
+
+async def test_given_a_complaint_submitted_at_once_or_from_a_draft_then_its_org_is_told_after_commit(
+        stack: Stack) -> None:
+    agent = await user(stack, Role.agent, "outlet")
+    after = await stack.ctx.bus.last_id("tickets") or FROM_START
+    t = await register(stack)
+    assert [(n.kind, n.step, n.org_path, n.user_ids) for n in await notices(stack, after, t["id"])] == [
+        ("assigned", "handle", stack.orgs["outlet"].path, ())]
+
+    draft = await stack.post(agent, "/api/tickets", json={**body("complaint"), "submit": False})
+    assert draft.status_code == 201, draft.text
+    assert await notices(stack, after, draft.json()["id"]) == []  # a draft is nobody's work yet
+    submitted = await stack.post(agent, f"/api/tickets/{draft.json()['id']}/submit")
+    assert submitted.status_code == 200, submitted.text
+    [notice] = await notices(stack, after, draft.json()["id"])
+    assert (notice.kind, notice.ticket_number) == ("assigned", submitted.json()["number"])
+    assert notice.message == f"新工单 {notice.ticket_number} 待贵单位处理"

@@ -24,6 +24,7 @@ from backend.tickets.services import (
     submit_ticket,
     update_ticket,
 )
+from backend.workflow.outcome import publish_notices, submitted_notices
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 
@@ -35,7 +36,10 @@ TicketWriter = Annotated[Principal, Depends(allowed(Permission.ticket_write))]
 async def create(body: TicketIn, ctx: Ctx, session: Session, principal: TicketWriter) -> TicketOut:
     ticket = await register(session, principal, ctx.clock, body)
     await link_attachments(session, principal, body.attachment_ids, OwnerKind.ticket, ticket.id)
-    return await present(TicketOut.of(ticket), principal, session)
+    out = await present(TicketOut.of(ticket), principal, session)
+    if body.submit:
+        await publish_notices(session, ctx.bus, await submitted_notices(session, ticket))
+    return out
 
 
 # Declared before /tickets/{ticket_id}, which would otherwise take "forms" for an id.
@@ -72,4 +76,7 @@ async def edit(ticket_id: int, body: TicketPatch, request: Request, ctx: Ctx, se
 
 @router.post("/tickets/{ticket_id}/submit", response_model=TicketOut, summary="提交草稿")
 async def submit(ticket_id: int, ctx: Ctx, session: Session, principal: TicketWriter) -> TicketOut:
-    return await present(TicketOut.of(await submit_ticket(session, principal, ctx.clock, ticket_id)), principal, session)
+    ticket = await submit_ticket(session, principal, ctx.clock, ticket_id)
+    out = await present(TicketOut.of(ticket), principal, session)
+    await publish_notices(session, ctx.bus, await submitted_notices(session, ticket))
+    return out

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy import literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.core.problems import DomainError
+from backend.orgs.models import Org
+from backend.orgs.scope import across_org_tree
 from backend.tickets.models import Ticket, TicketStatus
 from backend.tickets.services import get_ticket
 from backend.workflow import oversight, parallel
 from backend.workflow.models import WorkItem, WorkItemKind
 from backend.workflow.processes import Action, process_for
 from backend.workflow.services import NEEDS_OPINION, escalation_target, held_items, previous_step_item, step_rule
+from backend.workflow.writes import reachable
 
 Target = Literal["org", "orgs", "user", "ticket"]
 
@@ -48,10 +52,20 @@ class AllowedAction(BaseModel):
     step: str | None
 
 
+class TargetOrg(BaseModel):
+    id: int
+    name: str
+    depth: int
+    parent_id: int | None
+
+
 class AllowedActions(BaseModel):
     ticket_id: int
     version: int  # the version to send with the action
     actions: list[AllowedAction]
+    target_orgs: list[TargetOrg] = Field(
+        default_factory=list, description="where 转办/会签 may send the ticket (the caller's own line up to 总公司, "
+                                          "and their subtree), in tree order; empty when no such action is offered")
 
 
 def _offer(action: Action, item: WorkItem | None) -> AllowedAction:
@@ -101,4 +115,14 @@ async def allowed_actions(session: AsyncSession, principal: Principal, ticket_id
     for action in OVERSIGHT_ACTIONS:
         if await oversight.refusal(session, principal, ticket, action) is None:
             offers.append(_offer(action, None))
-    return AllowedActions(ticket_id=ticket.id, version=ticket.version, actions=offers)
+    targets = await _target_orgs(session, principal) if any(o.target in ("org", "orgs") for o in offers) else []
+    return AllowedActions(ticket_id=ticket.id, version=ticket.version, actions=offers, target_orgs=targets)
+
+
+async def _target_orgs(session: AsyncSession, principal: Principal) -> list[TargetOrg]:
+    """The orgs ``writes.reachable`` lets work go to, with their names: a handler must be able to name the branch
+    above them, which their scope otherwise hides."""
+    stmt = across_org_tree(select(Org).where(or_(literal(principal.org_path).startswith(Org.path),
+                                                 Org.path.startswith(principal.org_path))).order_by(Org.path))
+    return [TargetOrg(id=o.id, name=o.name, depth=o.depth, parent_id=o.parent_id)
+            for o in (await session.scalars(stmt)).all() if reachable(principal, o)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,6 +20,7 @@ from backend.tickets.services import StaleTicket
 from backend.workflow import lists
 from backend.workflow.allowed import AllowedActions, allowed_actions
 from backend.workflow.models import HandlingRecord, WorkItem
+from backend.workflow.outcome import publish_notices
 from backend.workflow.schemas import (
     ActionIn,
     ActionOut,
@@ -32,16 +32,17 @@ from backend.workflow.schemas import (
 )
 from backend.workflow.services import act
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["workflow"])
 
 TicketReader = Annotated[Principal, Depends(allowed(Permission.ticket_read))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
-def record_out(record: HandlingRecord, actor_name: str | None = None) -> HandlingRecordOut:
+def record_out(record: HandlingRecord, actor_name: str | None = None, actor_org_name: str | None = None,
+               target_org_name: str | None = None) -> HandlingRecordOut:
     return HandlingRecordOut(id=record.id, ticket_id=record.ticket_id, step=record.step, action=record.action,
                              actor_user_id=record.actor_user_id, actor_name=actor_name, actor_org_id=record.org_id,
+                             actor_org_name=actor_org_name, target_org_name=target_org_name,
                              received_at=record.received_at, acted_at=record.acted_at, opinion=record.opinion,
                              target_org_id=record.target_org_id, target_user_id=record.target_user_id,
                              details=record.details)
@@ -72,13 +73,7 @@ async def action(ticket_id: int, body: ActionIn, request: Request, ctx: Ctx, ses
                     record=record_out(result.record).model_copy(update={"attachment_ids": [a.id for a in linked]}),
                     work_item=_item_out(result.work_item),
                     work_items=[WorkItemOut.model_validate(i) for i in result.work_items])
-    # Notices go out once the action is committed: nobody is told of work that was rolled back.
-    await session.commit()
-    for notice in result.notices:
-        try:
-            await ctx.bus.publish(notice)
-        except Exception:  # the work is in their to-do list either way; the notice is a courtesy
-            log.warning("ticket notice for %s not published", t.number, exc_info=True)
+    await publish_notices(session, ctx.bus, result.notices)
     return out
 
 
@@ -121,7 +116,8 @@ async def ticket_timeline(ticket_id: int, session: Session, principal: TicketRea
     for attachment in await ticket_attachments(session, ticket_id):
         if attachment.owner_kind == OwnerKind.handling_record and attachment.owner_id is not None:
             files.setdefault(attachment.owner_id, []).append(attachment.id)
-    return [record_out(r, name).model_copy(update={"attachment_ids": files.get(r.id, [])}) for r, name in records]
+    return [record_out(r, name, org, target).model_copy(update={"attachment_ids": files.get(r.id, [])})
+            for r, name, org, target in records]
 
 
 @router.get("/tickets/{ticket_id}/allowed-actions", response_model=AllowedActions,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from backend.auth.models import User
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
+from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
 from backend.tickets.models import DueState, Ticket, TicketStatus
 from backend.tickets.services import get_ticket
@@ -74,14 +76,19 @@ async def due_soon(session: AsyncSession, limit: int = 200) -> list[Ticket]:
     return list((await session.scalars(stmt)).all())
 
 
-async def timeline(session: AsyncSession, ticket_id: int) -> list[tuple[HandlingRecord, str | None]]:
-    """Every handling record of a ticket the caller can see, in order, with the actor's name."""
+async def timeline(session: AsyncSession, ticket_id: int) -> list[tuple[HandlingRecord, str | None, str | None,
+                                                                      str | None]]:
+    """Every handling record of a ticket the caller can see, in order, with the actor's name and the names of
+    the acting and target orgs (a record may name an org above the reader, e.g. the branch it was sent to)."""
     await get_ticket(session, ticket_id)
-    stmt = across_org_tree(select(HandlingRecord, User.display_name)
+    actor_org, target_org = aliased(Org), aliased(Org)
+    stmt = across_org_tree(select(HandlingRecord, User.display_name, actor_org.name, target_org.name)
                            .outerjoin(User, User.id == HandlingRecord.actor_user_id)
+                           .outerjoin(actor_org, actor_org.id == HandlingRecord.org_id)
+                           .outerjoin(target_org, target_org.id == HandlingRecord.target_org_id)
                            .where(HandlingRecord.ticket_id == ticket_id)
                            .order_by(HandlingRecord.acted_at, HandlingRecord.id))
-    return [(record, name) for record, name in (await session.execute(stmt)).all()]
+    return [(record, name, org, target) for record, name, org, target in (await session.execute(stmt)).all()]
 
 
 async def work_items(session: AsyncSession, ticket_id: int) -> list[WorkItem]:

@@ -3,19 +3,24 @@ work items it opened, and the notices to publish once the transaction has commit
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.core.bus import Bus
 from backend.core.events import TicketNotice
 from backend.orgs.models import Org
 from backend.tickets.models import Ticket
-from backend.workflow.models import HandlingRecord, WorkItem
+from backend.workflow.models import HandlingRecord, WorkItem, WorkItemStatus
 from backend.workflow.processes import Action
 from backend.workflow.schemas import ActionIn
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,3 +63,26 @@ def notice_for_item(ticket: Ticket, item: WorkItem, org: Org, kind: str, message
     return TicketNotice(kind=kind, ticket_id=ticket.id, ticket_number=ticket.number, step=item.step,
                         due_at=item.due_at, message=message, user_ids=users,
                         org_path=None if users else org.path)
+
+
+async def submitted_notices(session: AsyncSession, ticket: Ticket) -> list[TicketNotice]:
+    """A just-submitted ticket's first work item, announced to whoever holds it, as transfers are."""
+    items = (await session.scalars(select(WorkItem).where(WorkItem.ticket_id == ticket.id,
+                                                          WorkItem.status == WorkItemStatus.open))).all()
+    notices = []
+    for item in items:
+        org = await session.get(Org, item.org_id)
+        if org is not None:
+            notices.append(notice_for_item(ticket, item, org, "assigned", f"新工单 {ticket.number} 待贵单位处理"))
+    return notices
+
+
+async def publish_notices(session: AsyncSession, bus: Bus, notices: list[TicketNotice]) -> None:
+    """Commit, then tell: nobody is told of work that was rolled back. A notice the bus refuses is logged, not
+    raised — the work is in the holders' to-do lists either way; the notice is a courtesy."""
+    await session.commit()
+    for notice in notices:
+        try:
+            await bus.publish(notice)
+        except Exception:
+            log.warning("ticket notice for %s not published", notice.ticket_number, exc_info=True)

@@ -91,10 +91,12 @@ class HandlingRecordOut(BaseModel):
     actor_user_id: int | None
     actor_name: str | None = None
     actor_org_id: int
+    actor_org_name: str | None = None
     received_at: datetime
     acted_at: datetime
     opinion: str | None
     target_org_id: int | None
+    target_org_name: str | None = None
     target_user_id: int | None
     details: dict[str, Any]
     attachment_ids: list[int] = Field(default_factory=list)

@@ -160,7 +160,7 @@ async def test_given_an_outlet_complaint_when_the_handler_works_it_then_transfer
         await expect(last).to_have_attribute("data-action", "transfer")
         await expect(last.locator(".tl-action")).to_have_text("转办")
         await expect(last.locator(".tl-opinion")).to_contain_text(opinion)
-        await expect(last.locator(".tl-who")).to_contain_text(f"→ 机构#{parent.id}")
+        await expect(last.locator(".tl-who")).to_contain_text(f"→ {parent.name}")  # named, though above the outlet
         await shots.take(page, "transferred")
 
         # 我的已办 by the arrow key: the ticket with the handler's last action.

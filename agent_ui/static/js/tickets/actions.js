@@ -55,6 +55,7 @@ export class ActionPanel {
     this.ticket = ticket;
     this.version = allowed && allowed.version ? allowed.version : ticket.version;
     const actions = allowed && Array.isArray(allowed.actions) ? allowed.actions : [];
+    this.context.learn(allowed ? allowed.target_orgs : []);
     this.ui.buttons.replaceChildren(...actions.map((spec, i) => this.button(spec, i)));
     if (error) {
       this.ui.empty.textContent = `暂时无法读取可办理的操作（${error instanceof ApiError ? error.detail : "网络错误"}）。`;

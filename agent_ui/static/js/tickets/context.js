@@ -2,8 +2,8 @@
  * What every part of the ticket page looks things up in: the signed-in user, the orgs the user can see
  * (GET /api/orgs: the user's subtree) and the code tables the page shows labels from.
  *
- * An org outside the subtree (a superior the ticket went up to, a sibling asked to countersign) has no
- * name here: it is shown as 机构#id, because the API does not tell a user the names of orgs it cannot see.
+ * An org outside the subtree (a superior the ticket went up to) is named where the API names it: the timeline's
+ * records carry their orgs' names, and allowed-actions lists the orgs work may be sent to. Otherwise 机构#id.
  */
 
 import { api } from "../api.js";
@@ -15,6 +15,8 @@ export class PageContext {
     this.me = me;
     this.permissions = new Set(Array.isArray(me.permissions) ? me.permissions : []);
     this.orgs = new Map();
+    this.names = new Map(); // orgs outside the subtree the server named (see learn)
+    this.targets = [];
     this.codes = Object.fromEntries(CODE_TABLES.map((t) => [t, new Map()]));
   }
 
@@ -49,7 +51,7 @@ export class PageContext {
       return "—";
     }
     const org = this.orgs.get(id);
-    return org ? org.name : `机构#${id}`;
+    return org ? org.name : this.names.get(id) || `机构#${id}`;
   }
 
   code(table, code) {
@@ -74,11 +76,25 @@ export class PageContext {
     return this.can("ticket.supervise") || this.orgs.size > 1;
   }
 
+  /** Orgs the server named for this user although they lie outside the subtree (allowed-actions' target_orgs:
+   * the user's own line up to 总公司), so that they are shown by name. */
+  learn(orgs) {
+    this.targets = Array.isArray(orgs) ? orgs : [];
+    for (const org of this.targets) {
+      this.names.set(org.id, org.name);
+    }
+  }
+
   /**
-   * Where the user may send work (backend/workflow/writes.py ``reachable``): any org of the subtree, or up
-   * the user's own line. Only the parent of the user's org is known by id above it.
+   * Where the user may send work (backend/workflow/writes.py ``reachable``): as the server lists it with the
+   * allowed actions, else the user's subtree and the parent of the user's org.
    */
   targetOrgs() {
+    const mark = (org) => (org.id === this.me.org_id ? "（本机构）" : "");
+    if (this.targets.length) {
+      const top = Math.min(...this.targets.map((o) => o.depth));
+      return this.targets.map((org) => ({ id: org.id, label: `${"　".repeat(org.depth - top)}${org.name}${mark(org)}` }));
+    }
     const own = this.ownOrg();
     const options = [];
     if (own && own.parent_id) {
@@ -86,8 +102,7 @@ export class PageContext {
     }
     for (const org of this.orgs.values()) {
       const indent = own ? Math.max(0, org.depth - own.depth) : 0;
-      const mark = org.id === this.me.org_id ? "（本机构）" : "";
-      options.push({ id: org.id, label: `${"　".repeat(indent)}${org.name}${mark}` });
+      options.push({ id: org.id, label: `${"　".repeat(indent)}${org.name}${mark(org)}` });
     }
     return options;
   }

@@ -70,11 +70,11 @@ function entry(record, context) {
 
   const actor = record.actor_user_id === null || record.actor_user_id === undefined
     ? "系统" : shown(record.actor_name || `用户#${record.actor_user_id}`);
-  let who = `${actor} · ${context.orgName(record.actor_org_id)}`;
+  let who = `${actor} · ${record.actor_org_name || context.orgName(record.actor_org_id)}`;
   const target = record.target_org_id !== null && record.target_org_id !== undefined
     && record.target_org_id !== record.actor_org_id;
   if (target) {
-    who += ` → ${context.orgName(record.target_org_id)}`;
+    who += ` → ${record.target_org_name || context.orgName(record.target_org_id)}`;
   }
   if (record.target_user_id) {
     who += `（指定人员#${record.target_user_id}）`;
