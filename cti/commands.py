@@ -26,6 +26,13 @@ from cti.calls.model import CallModel
 
 log = logging.getLogger("lianluo.cti.commands")
 
+# features.conf [general] atxferabort: during an attended transfer's consultation these digits, received
+# from the transferer, drop the consulted party and give the transferer the caller back.
+ATXFER_ABORT = "*1"
+# features.conf [applicationmap] lianluo_hold / lianluo_talk, enabled on agent phones' channels by the
+# dialplan (DYNAMIC_FEATURES): keyed on the agent's channel, they send the phone a NOTIFY to hold / resume.
+HOLD_KEYS, RESUME_KEYS = "*81", "*82"
+
 Publish = Callable[[list[ev.Event]], Awaitable[None]]
 
 
@@ -96,6 +103,13 @@ class CommandRunner:
             raise CommandError(f"no live call {call_id} on node {self.node}")
         return channel
 
+    def _customer(self, call_id: str) -> str:
+        """The customer's channel: the origin, or on a click-to-call the party the agent's phone dialled."""
+        channel = self.model.customer_channel(call_id)
+        if channel is None:
+            raise CommandError(f"no customer on call {call_id} on node {self.node}")
+        return channel
+
     async def execute(self, command: ev.CtiCommand) -> None:
         if isinstance(command, ev.CallCommand) and command.agent_interface:
             if self.model.channel_on(command.call_id, command.agent_interface) is None:
@@ -108,13 +122,17 @@ class CommandRunner:
             case ev.HangupCommand(call_id=call_id):
                 await self._ami().send("Hangup", [("Channel", self._origin(call_id)), ("Cause", "16")])
             case ev.BlindTransferCommand(call_id=call_id, context=context, exten=exten):
-                await self._ami().send("Redirect", [("Channel", self._origin(call_id)), ("Context", context),
+                await self._ami().send("Redirect", [("Channel", self._customer(call_id)), ("Context", context),
                                                     ("Exten", exten), ("Priority", "1")])
                 # Asterisk reports a Redirect with no transfer event: the bridge records it itself.
                 await self._publish(self.model.transferred(call_id, "blind", f"{exten}@{context}", self.clock.now()))
             case ev.AttendedTransferCommand(call_id=call_id, agent_interface=interface, context=context, exten=exten):
                 channel = self.model.channel_on(call_id, interface)
                 await self._ami().send("Atxfer", [("Channel", channel), ("Exten", exten), ("Context", context)])
+            case ev.AttendedTransferFinishCommand():
+                await self._finish_transfer(command)
+            case ev.HoldCommand():
+                await self._hold(command)
             case ev.PauseCommand(interface=interface, paused=paused, reason=reason, queue=queue):
                 headers = [("Interface", interface), ("Paused", "true" if paused else "false")]
                 headers += [("Queue", queue)] if queue else []
@@ -146,13 +164,46 @@ class CommandRunner:
             if not (exc.response.get("Message") or "").endswith(already):
                 raise
 
+    async def _finish_transfer(self, command: ev.AttendedTransferFinishCommand) -> None:
+        """Complete: the agent's leg hangs up and Asterisk bridges the caller with the consulted party (a
+        transferer hanging up completes an attended transfer). Cancel: the atxferabort digits, as if keyed
+        on the agent's phone (PlayDTMF ``Receive``), so the bridge's own feature drops the consulted party."""
+        channel = self.model.channel_on(command.call_id, command.agent_interface)
+        if channel is None:
+            raise CommandError(f"{command.agent_interface} is not on call {command.call_id}")
+        if command.complete:
+            await self._ami().send("Hangup", [("Channel", channel), ("Cause", "16")])
+            return
+        for digit in ATXFER_ABORT:
+            await self._ami().send("PlayDTMF", [("Channel", channel), ("Digit", digit), ("Receive", "true")])
+
+    async def _hold(self, command: ev.HoldCommand) -> None:
+        """The phone is told to press its own hold key: a SIP NOTIFY ``Event: hold`` (resume: ``Event: talk``,
+        the BroadSoft-style remote control SIP desk phones implement); it re-INVITEs, Asterisk plays hold
+        music to the other party and reports Hold/Unhold. A phone that ignores the NOTIFY stays as it is, and
+        the console goes on showing what the PBX reports.
+
+        Not AMI PJSIPNotify: Asterisk files it under the ``system`` class, and an AMI user with ``system``
+        may also Originate into System() — a shell on the PBX. The same NOTIFY goes out from the dialplan
+        instead (PJSIPNotify() in the call's own dialog), run by a dynamic feature whose digits are keyed
+        here as if on the agent's phone (PlayDTMF ``Receive``, ``call`` class)."""
+        interface = command.agent_interface or self.model.agent_of(command.call_id)
+        channel = self.model.channel_on(command.call_id, interface) if interface else None
+        if channel is None:
+            raise CommandError(f"no agent phone on call {command.call_id}")
+        if not channel.upper().startswith("PJSIP/"):
+            raise CommandError(f"hold needs a SIP phone; {interface} is not one")
+        for digit in HOLD_KEYS if command.on else RESUME_KEYS:
+            await self._ami().send("PlayDTMF", [("Channel", channel), ("Digit", digit), ("Receive", "true")])
+
     async def _originate(self, command: ev.OriginateCommand) -> None:
         headers = [("Channel", command.channel), ("Context", command.context), ("Exten", command.exten),
                    ("Priority", str(command.priority)), ("Timeout", str(command.timeout_seconds * 1000)),
                    ("Async", "true")]
         headers += [("CallerID", command.caller_id)] if command.caller_id else []
         headers += [("Variable", f"{name}={value}") for name, value in command.variables.items()]
-        await self._send_originate(command.command_id, command.channel, headers)
+        agent = command.channel if isinstance(command, ev.ClickToCallCommand) else None
+        await self._send_originate(command.command_id, command.channel, headers, agent)
 
     async def _spy(self, command: ev.SpyCommand) -> None:
         """The supervisor's phone runs ChanSpy(<agent's channel>,<options>) once answered: ``q`` no beep
@@ -167,11 +218,12 @@ class CommandRunner:
         headers += [("CallerID", command.caller_id)] if command.caller_id else []
         await self._send_originate(command.command_id, command.supervisor_interface, headers)
 
-    async def _send_originate(self, command_id: str, channel: str, headers: list[tuple[str, str]]) -> None:
+    async def _send_originate(self, command_id: str, channel: str, headers: list[tuple[str, str]],
+                              agent: str | None = None) -> None:
         session = self._ami()
         # Registered before sending: the call's first events may be handled before the response.
         action_id = next_action_id()
-        self.model.expect_originate(action_id, command_id, channel)
+        self.model.expect_originate(action_id, command_id, channel, agent)
         try:
             await session.send("Originate", headers, action_id=action_id)
         except BaseException:

@@ -299,6 +299,15 @@ class OriginateCommand(CtiCommand):
     variables: dict[str, str] = {}
 
 
+@register
+class ClickToCallCommand(OriginateCommand):
+    """Click-to-call: ``channel`` is the agent's own phone, rung first; once the agent picks up it dials out
+    through ``exten@context``. The call is that agent's from its first event (it rings their phone), and the
+    customer is the party the phone's channel dials."""
+
+    type: ClassVar[str] = "command.click_to_call"
+
+
 class CallCommand(CtiCommand):
     """A command on a live call. With ``agent_interface`` (an agent acting on their own call) the node
     refuses unless that phone is on the call; supervisors send it without."""
@@ -329,6 +338,28 @@ class AttendedTransferCommand(CallCommand):
     agent_interface: str
     context: str
     exten: str
+
+
+@register
+class AttendedTransferFinishCommand(CallCommand):
+    """The agent on ``agent_interface`` ends the consultation an attended transfer began: ``complete`` hands
+    the caller to the consulted party (the agent's leg hangs up, as when the agent puts the phone down);
+    otherwise the consulted party is dropped and the agent is back with the caller (features.conf atxferabort)."""
+
+    type: ClassVar[str] = "command.attended_transfer_finish"
+    agent_interface: str
+    complete: bool
+
+
+@register
+class HoldCommand(CallCommand):
+    """Hold (``on``) or resume the call on the agent's SIP phone, as the phone's own hold key would: the phone
+    is sent a SIP NOTIFY (``Event: hold`` / ``Event: talk``) that it acts on (cti.commands says how). The PBX
+    then reports Hold/Unhold (``call.held`` / ``call.resumed``). Without ``agent_interface`` (a supervisor) it
+    is the phone of the agent on the call."""
+
+    type: ClassVar[str] = "command.hold"
+    on: bool
 
 
 @register

@@ -6,11 +6,7 @@ act on any call of the node and on the agents of their subtree.
 
 from __future__ import annotations
 
-import re
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 
 from backend.auth.deps import Ctx, Session, allowed
@@ -20,79 +16,26 @@ from backend.auth.principal import Principal
 from backend.core import events as ev
 from backend.core.context import AppContext
 from backend.core.problems import Invalid, NotFound
-from backend.telephony.services import PauseReason, new_command_id, own_phone, phone_of, send
+from backend.telephony.dialling import click_to_call, dial_exten
+from backend.telephony.schemas import (
+    CommandOut,
+    DialIn,
+    HoldIn,
+    In,
+    MyStateOut,
+    QueuesIn,
+    RecordingIn,
+    SpyIn,
+    StateIn,
+    TransferIn,
+)
+from backend.telephony.services import new_command_id, own_phone, phone_of, send
 from backend.wallboard.services import wallboard_of
 
 router = APIRouter(prefix="/api/telephony", tags=["telephony"])
 
-_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
-_EXTENSION = re.compile(r"^[0-9]{3,6}$")
 
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    node: str | None = Field(None, max_length=64, description="PBX node; default: this deployment's node id.")
-
-
-class DialIn(_In):
-    number: str = Field(..., max_length=32, description="号码：手机、座机（可带区号和连字符）")
-
-    @field_validator("number")
-    @classmethod
-    def _digits(cls, v: str) -> str:
-        digits = re.sub(r"[\s-]", "", v)
-        if not _NUMBER.match(digits):
-            raise ValueError("号码只能包含数字（3–20 位），可带区号分隔符")
-        return digits
-
-
-class TransferIn(_In):
-    kind: Literal["blind", "attended"] = "blind"
-    extension: str | None = Field(None, description="同事分机号")
-    queue: str | None = Field(None, description="技能队列")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> TransferIn:
-        if (self.extension is None) == (self.queue is None):
-            raise ValueError("转接目标须为分机号或队列之一")
-        if self.extension is not None and not _EXTENSION.match(self.extension):
-            raise ValueError("分机号应为 3–6 位数字")
-        if self.queue is not None and self.kind == "attended":
-            raise ValueError("咨询转接只能转给同事分机")
-        return self
-
-
-class RecordingIn(_In):
-    start: bool
-
-
-class StateIn(_In):
-    ready: bool
-    reason: PauseReason | None = Field(None, description="示忙原因；置闲时不填")
-
-    @model_validator(mode="after")
-    def _reason_when_paused(self) -> StateIn:
-        if not self.ready and self.reason is None:
-            raise ValueError("示忙须选择原因")
-        return self
-
-
-class QueuesIn(_In):
-    queues: list[str] = Field(..., min_length=1, max_length=20)
-
-
-class SpyIn(_In):
-    mode: Literal["listen", "whisper"] = Field("listen", description="listen 监听（双方都听不到班长）；whisper 密语（只有坐席听到）")
-
-
-class CommandOut(BaseModel):
-    command_id: str
-    ok: bool
-    call_id: str | None = None
-
-
-def _node(ctx: AppContext, body: _In | None) -> str:
+def _node(ctx: AppContext, body: In | None) -> str:
     return (body.node if body else None) or ctx.settings.node_id
 
 
@@ -116,39 +59,71 @@ async def _on_call_as(session: Session, principal: Principal) -> str | None:
 CallControl = Depends(allowed(Permission.call_control))
 
 
-@router.post("/dial", status_code=status.HTTP_202_ACCEPTED, response_model=CommandOut, summary="点击外呼")
+@router.post("/dial", status_code=status.HTTP_202_ACCEPTED, response_model=CommandOut, summary="点击外呼",
+             responses={404: {"description": "ref 指向的客户或工单不存在（或不在本机构及下级）"}})
 async def dial(body: DialIn, ctx: Ctx, session: Session, principal: Principal = CallControl) -> CommandOut:
-    """Rings the agent's phone; once answered, dials the number. The outcome arrives on the websocket
-    as ``call.originate_result`` with this ``command_id``."""
-    settings = ctx.settings
-    command = ev.OriginateCommand(
-        command_id=new_command_id(), node=_node(ctx, body), requested_by=principal.user_id,
-        channel=await own_phone(session, principal), context=settings.dial_context,
-        exten=settings.dial_prefix + body.number, caller_id=f'"{principal.display_name}" <{body.number}>',
-        timeout_seconds=30, variables={"LIANLUO_USER": str(principal.user_id)})
-    return await _result(ctx, command)
+    """Rings the agent's phone; once answered, dials the number — typed (``number``) or, for a number the agent
+    sees masked, where it is kept (``ref``: a customer's or a ticket's phone field; the number never reaches
+    the agent). The outcome arrives on the websocket as ``call.originate_result`` with this ``command_id``."""
+    return await _result(ctx, await click_to_call(ctx, session, principal, body, _node(ctx, body)))
 
 
 @router.post("/calls/{call_id}/hangup", response_model=CommandOut, summary="挂断")
-async def hangup(call_id: str, ctx: Ctx, session: Session, body: _In | None = None,
+async def hangup(call_id: str, ctx: Ctx, session: Session, body: In | None = None,
                  principal: Principal = CallControl) -> CommandOut:
     return await _result(ctx, ev.HangupCommand(command_id=new_command_id(), node=_node(ctx, body),
                                                requested_by=principal.user_id, call_id=call_id,
                                                agent_interface=await _on_call_as(session, principal)))
 
 
-@router.post("/calls/{call_id}/transfer", response_model=CommandOut, summary="转接")
+@router.post("/calls/{call_id}/transfer", response_model=CommandOut, summary="转接（直接转接或咨询转接）")
 async def transfer(call_id: str, body: TransferIn, ctx: Ctx, session: Session,
                    principal: Principal = CallControl) -> CommandOut:
+    """To a colleague's extension, a queue (direct transfer only) or an outside number. A consultation
+    (``attended``) ends with ``…/transfer/complete`` or ``…/transfer/cancel`` (or the agent hanging up,
+    which completes it)."""
     common = {"command_id": new_command_id(), "node": _node(ctx, body), "requested_by": principal.user_id,
               "call_id": call_id, "context": ctx.settings.transfer_context}
-    if body.kind == "attended":
-        command: ev.CtiCommand = ev.AttendedTransferCommand(
-            **common, exten=body.extension, agent_interface=await own_phone(session, principal))
+    if body.number is not None:
+        target = dial_exten(ctx.settings.dial_prefix, body.number)
     else:
         target = body.extension or _queues(ctx, [body.queue or ""])[0]
+    if body.kind == "attended":
+        command: ev.CtiCommand = ev.AttendedTransferCommand(
+            **common, exten=target, agent_interface=await own_phone(session, principal))
+    else:
         command = ev.BlindTransferCommand(**common, exten=target, agent_interface=await _on_call_as(session, principal))
     return await _result(ctx, command)
+
+
+async def _finish_transfer(call_id: str, complete: bool, ctx: AppContext, session: Session, body: In | None,
+                           principal: Principal) -> CommandOut:
+    return await _result(ctx, ev.AttendedTransferFinishCommand(
+        command_id=new_command_id(), node=_node(ctx, body), requested_by=principal.user_id, call_id=call_id,
+        agent_interface=await own_phone(session, principal), complete=complete))
+
+
+@router.post("/calls/{call_id}/transfer/complete", response_model=CommandOut, summary="咨询转接：完成转接")
+async def complete_transfer(call_id: str, ctx: Ctx, session: Session, body: In | None = None,
+                            principal: Principal = CallControl) -> CommandOut:
+    """The caller goes to the consulted colleague or number; the agent's phone leaves the call."""
+    return await _finish_transfer(call_id, True, ctx, session, body, principal)
+
+
+@router.post("/calls/{call_id}/transfer/cancel", response_model=CommandOut, summary="咨询转接：取消咨询")
+async def cancel_transfer(call_id: str, ctx: Ctx, session: Session, body: In | None = None,
+                          principal: Principal = CallControl) -> CommandOut:
+    """The consulted party is dropped and the agent is back with the caller."""
+    return await _finish_transfer(call_id, False, ctx, session, body, principal)
+
+
+@router.post("/calls/{call_id}/hold", response_model=CommandOut, summary="保持/取消保持")
+async def hold(call_id: str, body: HoldIn, ctx: Ctx, session: Session, principal: Principal = CallControl) -> CommandOut:
+    """The agent's phone is asked to hold (``on``) or resume the call; the new state arrives on the websocket
+    as ``call.held`` / ``call.resumed`` once the PBX reports it."""
+    return await _result(ctx, ev.HoldCommand(command_id=new_command_id(), node=_node(ctx, body),
+                                             requested_by=principal.user_id, call_id=call_id, on=body.on,
+                                             agent_interface=await _on_call_as(session, principal)))
 
 
 @router.post("/calls/{call_id}/recording", response_model=CommandOut, summary="开始/停止录音")
@@ -177,16 +152,6 @@ async def _log_out(ctx: AppContext, interface: str, principal: Principal) -> Non
     for queue in ctx.settings.cti_queues:  # the node answers "ok" for queues the agent was not in
         await send(ctx, ev.QueueRemoveCommand(command_id=new_command_id(), node=ctx.settings.node_id,
                                               requested_by=principal.user_id, interface=interface, queue=queue))
-
-
-class MyStateOut(BaseModel):
-    interface: str
-    state: str  # logged_out, ready, not_ready, wrap_up, ringing, on_call… as the wallboard names them
-    reason: str | None
-    seconds_in_state: float | None
-    queues: list[str]
-    available_queues: list[str]
-    wrapup_seconds: int  # LIANLUO_WRAPUP_SECONDS: how long 话后处理 lasts, for the console's countdown
 
 
 @router.get("/agents/me/state", response_model=MyStateOut, summary="我的坐席状态（签入队列、示闲/示忙、话后处理）")

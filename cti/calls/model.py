@@ -6,7 +6,8 @@ a call is forgotten once its last channel hangs up. It never asks AMI anything.
 
 Nothing here relies on Local-channel specifics: the call's origin is the channel whose Uniqueid is
 the Linkedid (a trunk channel in production), agents are recognised from queue events or, on
-outbound calls, from the origin dialling out.
+outbound calls, from the origin dialling out. A click-to-call is the other way round: its origin is
+the agent's own phone (the command says so), and the customer is the party that phone dials.
 """
 
 from __future__ import annotations
@@ -85,12 +86,15 @@ class Call:
     recording_file: str | None = None
     cause: int | None = None
     cause_txt: str | None = None
+    dialler: str | None = None  # click-to-call: the agent phone that placed the call (its origin)
+    party: str | None = None  # click-to-call: Uniqueid of the customer's channel that phone dialled
 
 
 @dataclass(frozen=True)
 class _Originate:
     command_id: str
     dial_string: str
+    agent: str | None = None  # the agent phone the originate rings first (click-to-call)
 
 
 class CallModel:
@@ -102,9 +106,11 @@ class CallModel:
 
     # --- outbound correlation
 
-    def expect_originate(self, action_id: str, command_id: str, dial_string: str) -> None:
-        """Register an Originate we sent, so its channels and its OriginateResponse find their command."""
-        self._originates[action_id] = _Originate(command_id, dial_string)
+    def expect_originate(self, action_id: str, command_id: str, dial_string: str,
+                         agent_interface: str | None = None) -> None:
+        """Register an Originate we sent, so its channels and its OriginateResponse find their command.
+        ``agent_interface``: the dial string is that agent's phone (click-to-call)."""
+        self._originates[action_id] = _Originate(command_id, dial_string, agent_interface)
 
     def forget_originate(self, action_id: str) -> None:
         """The Originate was refused outright: no OriginateResponse will follow."""
@@ -117,6 +123,19 @@ class CallModel:
             return None
         return call.origin_name
 
+    def customer_channel(self, call_id: str) -> str | None:
+        """The name of the customer's live channel: the origin, or on a click-to-call the party dialled."""
+        call = self.calls.get(call_id)
+        if call is None or call.dialler is None:
+            return self.origin_channel(call_id)
+        party = self.channels.get(call.party or "")
+        return party.name if party is not None else None
+
+    def agent_of(self, call_id: str) -> str | None:
+        """The agent phone a live call is with: the one that answered it, or that placed it."""
+        call = self.calls.get(call_id)
+        return (call.agent_interface or call.dialler) if call is not None else None
+
     def channel_on(self, call_id: str, interface: str) -> str | None:
         """The call's live channel on ``interface`` (an agent's phone), if any; of a Local pair, the ``;1``
         half, which is the one bridged with the caller."""
@@ -124,10 +143,10 @@ class CallModel:
         names = [c.name for c in (self.channels.get(u) for u in (call.channels if call else ())) if c is not None]
         return min((n for n in names if interface_of(n) == interface), default=None)
 
-    def _originate_for(self, channel_name: str) -> str | None:
+    def _originate_for(self, channel_name: str) -> _Originate | None:
         for pending in self._originates.values():
             if channel_name.startswith(pending.dial_string + "-") or channel_name == pending.dial_string:
-                return pending.command_id
+                return pending
         return None
 
     # --- the event loop
@@ -154,13 +173,16 @@ class CallModel:
             call.channels.add(e.uniqueid)
             return []
         self.channels[e.uniqueid] = Channel(e.uniqueid, e.channel, e.linkedid, at, caller)
-        command_id = self._originate_for(e.channel)
+        pending = self._originate_for(e.channel)
+        command_id = pending.command_id if pending else None
         direction = "outbound" if command_id else "inbound"
         dialled = e.exten if e.exten not in (None, "", "s") else None
         call = Call(e.linkedid, e.uniqueid, e.channel, direction, at, caller=caller, dialled=dialled,
-                    command_id=command_id, channels={e.uniqueid})
+                    command_id=command_id, channels={e.uniqueid}, dialler=pending.agent if pending else None)
         self.calls[call.call_id] = call
-        return [CallOffered(**self._base(call), origin_channel=e.channel, command_id=command_id)]
+        offered: list[Event] = [CallOffered(**self._base(call), origin_channel=e.channel, command_id=command_id)]
+        # A click-to-call rings the agent's phone first: that ring is the agent's, the call theirs from now on.
+        return offered + (self._ring(call, call.dialler, None, at) if call.dialler else [])
 
     def _on_NewCallerid(self, e: ami.NewCallerid, at: datetime) -> list[Event]:  # noqa: N802
         channel = self.channels.get(e.uniqueid)
@@ -232,12 +254,17 @@ class CallModel:
         call = self._call_of(e.uniqueid)
         if call is None or call.direction != "outbound" or e.uniqueid != call.origin or not e.dest_channel:
             return []
+        if call.dialler:  # the agent's phone dials the customer: no agent is rung
+            call.party = e.dest_uniqueid
+            return []
         return self._ring(call, interface_of(e.dest_channel), None, at)
 
     def _on_DialEnd(self, e: ami.DialEnd, at: datetime) -> list[Event]:  # noqa: N802
         call = self._call_of(e.uniqueid)
         if call is None or call.direction != "outbound" or e.dial_status != "ANSWER" or not e.dest_channel:
             return []
+        if call.dialler:  # the customer picked up: the talk with the agent who dialled begins
+            return self._answered(call, call.dialler, None, at, call.ring_seconds) if e.uniqueid == call.origin else []
         return self._answered(call, interface_of(e.dest_channel), None, at)
 
     def _on_QueueCallerAbandon(self, e: ami.QueueCallerAbandon, at: datetime) -> list[Event]:  # noqa: N802
@@ -296,6 +323,10 @@ class CallModel:
         channel = self.channels.get(e.uniqueid)
         call_id = channel.linkedid if channel else next(
             (c.call_id for c in self.calls.values() if c.command_id == pending.command_id), None)
+        call = self.calls.get(call_id or "")
+        if call is not None and call.dialler and e.response == "Success" and call.dialler in call.ringing:
+            # The agent picked up their phone: how long it rang (the customer's ring is not the agent's).
+            call.ring_seconds = (at - call.ringing[call.dialler]).total_seconds()
         return [OriginateResult(command_id=pending.command_id, success=e.response == "Success", reason=e.reason,
                                 reason_text=ORIGINATE_REASONS.get(e.reason if e.reason is not None else 0, "failed"),
                                 call_id=call_id)]
@@ -357,7 +388,7 @@ class CallModel:
                 (at - call.queued_at).total_seconds() if call.queued_at else None)
         return CallEnded(**self._base(call), hangup_cause=call.cause, hangup_cause_text=call.cause_txt,
                          answered=call.answered_at is not None, abandoned=call.abandoned, queue=call.queue,
-                         agent_interface=call.agent_interface, agent_name=call.agent_name,
+                         agent_interface=call.agent_interface or call.dialler, agent_name=call.agent_name,
                          duration_seconds=(at - call.started_at).total_seconds(), talk_seconds=talk,
                          lost_during_outage=lost, command_id=call.command_id, started_at=call.started_at,
                          answered_at=call.answered_at, ended_at=at, ivr=dict(call.ivr), wait_seconds=wait,

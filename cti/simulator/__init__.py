@@ -15,7 +15,10 @@ Modes: ``pjsip`` (production dialplan: trunk ``PJSIP/operator-…`` callers reco
 ``SimConfig.recordings``, ``PJSIP/10XX`` agents, IVR_QUEUE from the AGI, fallback queue ``general-service``,
 ``[transfer]`` to a colleague or a queue) and ``trace-local`` (``SimConfig.trace_local()``: the Local-channel
 setup that recorded the traces, queue ``complaints``, ``Local/agent1001@agents``). ``AgentSpec(static=False)``
-is a phone that joins queues only by QueueAdd. Atxfer runs an attended transfer (``transfers``).
+is a phone that joins queues only by QueueAdd. Atxfer runs an attended transfer (``transfers``). An Originate
+of ``PJSIP/10XX`` is a click-to-call, and ``9<number>`` goes out through the trunk to a simulated outside party
+(``outbound``; ``SimConfig.busy_numbers``/``unanswered_numbers``). Phones act on NOTIFY ``Event: hold``/``talk``
+(AMI PJSIPNotify, or the console's hold features keyed with PlayDTMF ``Receive``: ``features``).
 All waits are simulated seconds divided by ``speed``; reported times (Uptime, durations) stay simulated.
 ``cti.simulator.replay.ReplayServer`` serves a recorded ``.ami.jsonl`` verbatim.
 """

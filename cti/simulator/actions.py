@@ -175,6 +175,40 @@ async def atxfer(conn: AmiConnection, h: Headers) -> None:
     start_atxfer(conn.sim.dialplan, ch, h.get("Context"), exten)
 
 
+async def pjsip_notify(conn: AmiConnection, h: Headers) -> None:
+    """res_pjsip_notify: a NOTIFY to every contact of the endpoint; a simulated phone acts on it (``sim.notify``)."""
+    endpoint = h.get("Endpoint") or ""
+    if not endpoint:
+        conn.reply(h, "Error", ("Message", "PJSIPNotify requires either an endpoint name or a SIP URI."))
+        return
+    for prefix in ("sip/", "pjsip/"):  # res_pjsip_notify strips these, in this order
+        if endpoint.lower().startswith(prefix):
+            endpoint = endpoint[len(prefix):]
+    if f"PJSIP/{endpoint}" not in conn.sim.queues.phones and endpoint != conn.sim.config.trunk:
+        conn.reply(h, "Error", ("Message", f"Unable to retrieve endpoint {endpoint}"))
+        return
+    conn.reply(h, "Success", ("Message", "NOTIFY sent"))
+    headers = dict(v.split("=", 1) for v in h.getall("Variable") if "=" in v)
+    conn.sim.notify(f"PJSIP/{endpoint}", headers)
+
+
+async def play_dtmf(conn: AmiConnection, h: Headers) -> None:
+    """app_senddtmf's PlayDTMF; with ``Receive`` the digit is taken as keyed on the channel's own phone."""
+    ch = conn.sim.pbx.find(h.get("Channel") or "")
+    digit = h.get("Digit") or ""
+    if ch is None:
+        conn.reply(h, "Error", ("Message", "Channel not found"))
+        return
+    if not digit:
+        conn.reply(h, "Error", ("Message", "No digit specified"))
+        return
+    conn.reply(h, "Success", ("Message", "DTMF successfully queued"))
+    if (h.get("Receive") or "").lower() in ("1", "yes", "true", "on", "y", "t"):
+        conn.sim.pbx.dtmf(ch, digit[0], end=False)
+        conn.sim.pbx.dtmf(ch, digit[0], end=True)
+        conn.sim.features.keyed(ch, digit[0])
+
+
 async def setvar(conn: AmiConnection, h: Headers) -> None:
     name = h.get("Channel")
     ch = conn.sim.pbx.find(name) if name else None
@@ -220,5 +254,6 @@ HANDLERS = {
     "login": login, "logoff": logoff, "ping": ping, "events": events, "corestatus": core_status,
     "command": command, "status": status, "coreshowchannels": core_show_channels, "originate": originate,
     "hangup": hangup, "redirect": redirect, "atxfer": atxfer, "setvar": setvar, "getvar": getvar,
-    "mixmonitor": mix_monitor, "stopmixmonitor": stop_mix_monitor, **queue_actions.HANDLERS,
+    "mixmonitor": mix_monitor, "stopmixmonitor": stop_mix_monitor, "pjsipnotify": pjsip_notify,
+    "playdtmf": play_dtmf, **queue_actions.HANDLERS,
 }

@@ -52,6 +52,13 @@ class SimConfig:
     bad_login_delay: float = 1.0  # simulated seconds before "Authentication failed"
     version: str = "22.10.1"
     sounds: dict[str, float] = field(default_factory=dict)  # extra sound files (name → seconds), e.g. IVR prompts
+    # Outside numbers dialled through the trunk (click-to-call, transfers to a number): they answer after
+    # ``outside_answer_after`` and hang up after ``outside_talk_time``, unless listed as busy or never answering.
+    outside_answer_after: float = 3.0
+    outside_talk_time: float = 60.0
+    busy_numbers: tuple[str, ...] = ()
+    unanswered_numbers: tuple[str, ...] = ()
+    consult_time: float = 3.0  # an attended transfer's transferer hangs up (completing it) after consulting this long
 
     def __post_init__(self) -> None:
         try:

@@ -1,5 +1,6 @@
 """Contexts a caller's channel runs: the trace setup's ``[ivr-inbound]``, the production dialplan's
-``[from-trunk]``, ``[transfer]`` and ``[agents]``, ``[outbound-agent]``, and a line-holding default."""
+``[from-trunk]``, ``[transfer]`` and ``[agents]``, ``[outbound-agent]``, ``[from-internal]`` and
+``[outbound-trunk]`` (an agent's phone or a transferred caller dialling out), and a line-holding default."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cti.simulator.apps import dial_app, queue_app
+from cti.simulator.features import AGENT_FEATURES
 from cti.simulator.legs import wait
+from cti.simulator.outbound import EMERGENCY, HANGUP_CAUSE, TRUNK_DIAL_TIMEOUT, dial_outside, trunk_number
 from cti.simulator.pbx import Channel
 
 if TYPE_CHECKING:
@@ -89,6 +92,26 @@ async def _context(dp: Dialplan, ch: Channel, step: Callable[..., None]) -> bool
             step("Goto", f"agents,{ch.exten},1")
             pbx.goto(ch, "agents", ch.exten, 1)
             return True
+        elif (number := trunk_number("transfer", ch.exten)) is not None:
+            return _to_trunk(dp, ch, step, number)
+    elif ch.context == "from-internal" and dp.config.mode == "pjsip":
+        number = trunk_number("from-internal", ch.exten)
+        if number not in EMERGENCY:  # the agent's own call: the console's hold/resume work on it too
+            step("Set", f"DYNAMIC_FEATURES={AGENT_FEATURES}")
+            pbx.set_var(ch, "DYNAMIC_FEATURES", AGENT_FEATURES)
+        if dp.phone_for("from-internal", ch.exten):
+            step("Goto", f"agents,{ch.exten},1")
+            pbx.goto(ch, "agents", ch.exten, 1)
+            return True
+        if number is not None:
+            return _to_trunk(dp, ch, step, number)
+    elif ch.context == "outbound-trunk" and (number := trunk_number("outbound-trunk", ch.exten)) is not None:
+        step("ExecIf", '$["" != ""]?Set(CALLERID(num)=)')  # OUTBOUND_CALLERID is empty in the shipped dialplan
+        step("Dial", f"PJSIP/{number}@{dp.config.trunk},{TRUNK_DIAL_TIMEOUT:g}")
+        status = await dial_outside(dp, ch, number, TRUNK_DIAL_TIMEOUT)
+        if status in HANGUP_CAUSE and ch.alive and not ch.hup.is_set():
+            step("Hangup")  # Dial left the far end's cause on the channel: the call ends "busy" or "no answer"
+            pbx.request(ch, HANGUP_CAUSE[status])
     elif ch.context == "agents" and (interface := dp.phone_for("agents", ch.exten)):
         step("NoOp", f"Ring agent phone {ch.exten}")
         step("Dial", f"{interface},20")
@@ -110,3 +133,9 @@ async def _context(dp: Dialplan, ch: Channel, step: Callable[..., None]) -> bool
     if ch.alive and not ch.hup.is_set():
         step("Hangup")
     return False
+
+
+def _to_trunk(dp: Dialplan, ch: Channel, step: Callable[..., None], number: str) -> bool:
+    step("Goto", f"outbound-trunk,{number},1")
+    dp.pbx.goto(ch, "outbound-trunk", number, 1)
+    return True

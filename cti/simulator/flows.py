@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from cti.simulator.agi import run_agi
 from cti.simulator.config import SimConfig
 from cti.simulator.legs import wait
+from cti.simulator.outbound import originate_phone
 from cti.simulator.pbx import Channel, Pbx
 from cti.simulator.queues import Queues
 from cti.simulator.recording import Recorder
@@ -79,6 +80,9 @@ class Dialplan:
         pbx = self.pbx
         tech, _, rest = o.channel.partition("/")
         exten, _, context = rest.partition("@")
+        if tech == "PJSIP" and not context:  # click-to-call: an agent's phone rings first
+            await originate_phone(self, o)
+            return
         if tech != "Local" or not context:
             await self._originate_failure(o, None, None, 0)
             return

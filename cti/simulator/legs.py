@@ -12,6 +12,7 @@ import random
 from typing import TYPE_CHECKING
 
 from cti.simulator.config import AgentSpec
+from cti.simulator.features import AGENT_FEATURES
 from cti.simulator.pbx import Channel, Pbx
 from cti.simulator.queues import INUSE, RINGING, Queues
 
@@ -75,6 +76,7 @@ class AgentLeg:
             endpoint = self.interface.split("/", 1)[1]
             self.one = one = pbx.new_channel(self.interface, "agents", endpoint, linkedid=caller.linkedid)
             pbx.set_callerid(one, caller.cid_num, caller.cid_name)
+            pbx.set_var(one, "DYNAMIC_FEATURES", AGENT_FEATURES)  # the b(agent-features^s^1) pre-dial handler
         self.rung_at = pbx.clock.now()
         return self.one
 

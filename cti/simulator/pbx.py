@@ -47,6 +47,7 @@ class Channel:
     next_priority: int = 1
     bridged_since: float | None = None
     bridged_before: float = 0.0  # seconds spent in earlier bridges
+    held: bool = False  # its phone put the call on hold
 
     def bridged_seconds(self, now: float) -> float:
         """Time spent in bridges so far (what MixMonitor's ``b`` option records)."""

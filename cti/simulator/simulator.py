@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from cti.simulator.ami_server import AmiServer
 from cti.simulator.clock import SimClock
 from cti.simulator.config import SimConfig
+from cti.simulator.features import FeatureKeys
 from cti.simulator.flows import CallerScript, Dialplan, Originate
 from cti.simulator.pbx import Channel, Pbx
 from cti.simulator.queues import Queues
@@ -29,6 +30,7 @@ class PbxSimulator:
         self.recorder = Recorder(self.config.recordings, self.pbx)
         self.dialplan = Dialplan(self.pbx, self.queues, self.config, self.recorder)
         self.server = AmiServer(self, self.config.host, self.config.port)
+        self.features = FeatureKeys(self)
         self._traffic: asyncio.Task[None] | None = None
 
     @property
@@ -87,11 +89,39 @@ class PbxSimulator:
         await scenario(self, **kw)
 
     def hold(self, ch: Channel, on: bool = True) -> None:
-        """Put a channel on hold or take it off (what an agent phone's hold key does)."""
+        """Put a channel on hold or take it off (what an agent phone's hold key does): Hold/Unhold on the
+        phone's channel, hold music to whoever it is bridged with. Pressing hold twice changes nothing."""
+        if ch.held == on or not ch.alive:
+            return
+        ch.held = on
+        peer = ch.bridge.peer(ch) if ch.bridge is not None else None
         if on:
             self.pbx.ch_event("Hold", ch, ("MusicClass", "default"))
+            if peer is not None:
+                self.pbx.ch_event("MusicOnHoldStart", peer, ("Class", "default"))
         else:
             self.pbx.ch_event("Unhold", ch)
+            if peer is not None:
+                self.pbx.ch_event("MusicOnHoldStop", peer)
+
+    def notify(self, interface: str, headers: dict[str, str], channel: Channel | None = None) -> None:
+        """A SIP NOTIFY reached a simulated phone, inside the dialog of ``channel`` or else outside any. Like
+        desk phones with remote control (BroadSoft-style ``Event: hold`` / ``Event: talk``), it holds that
+        call (or its call in progress) or resumes it, a moment later (its re-INVITE); any other NOTIFY, or
+        one with no such call, changes nothing."""
+        event = headers.get("Event", "").strip().lower()
+        if event not in ("hold", "talk"):
+            return
+        on = event == "hold"
+        candidates = [channel] if channel is not None else list(self.pbx.channels.values())
+        calls = [c for c in candidates if c.device == interface and c.bridge is not None and c.held != on]
+        if not calls:
+            return
+
+        async def press() -> None:
+            await self.clock.sleep(0.1)
+            self.hold(calls[0], on)
+        self.dialplan.spawn(press(), "phone-hold")
 
     # --- demo traffic
 

@@ -6,12 +6,14 @@ when the transferer hangs up the transfer completes: hold music stops, the targe
 bridge and ``AttendedTransfer`` (Result Success, DestType Bridge) names both bridges and all parties.
 The transferer hanging up while the target still rings completes it too (a "blond" transfer). A target
 that does not answer within ``ATXFER_NO_ANSWER`` or hangs up first sends the transferer back to the
-caller (Unhold); the caller hanging up fails the transfer.
+caller (Unhold); the caller hanging up fails the transfer. During the consultation the transferer may key
+``ATXFER_ABORT`` (the target is dropped, the transferer is back with the caller) or ``ATXFER_COMPLETE``
+(as if it hung up). The target is a colleague's phone or, with the dial prefix, an outside number.
 
 Asterisk dials the target through a Local channel that optimises itself away once answered; the
 simulator shows the result directly, the target phone's own channel (``PJSIP/1002-…``), which is also
 what ``TransferTargetChannel`` names after the optimisation. The simulated transferer consults for
-``CONSULT`` seconds and then hangs up; a Hangup of its channel over AMI completes the transfer sooner.
+``SimConfig.consult_time`` seconds and then hangs up; a Hangup of its channel over AMI completes it sooner.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cti.simulator.legs import AgentLeg, wait
+from cti.simulator.outbound import OutsideLeg, trunk_number
 from cti.simulator.pbx import Bridge, Channel
 from cti.simulator.queues import NOT_INUSE
 from cti.simulator.wire import Fields, block
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 FEATURE_CODE = "*2"  # features.conf [featuremap] atxfer; Asterisk queues it before the digits
 ATXFER_NO_ANSWER = 15.0  # features.conf atxfernoanswertimeout default
 DIGIT_TIMEOUT = 3.0  # features.conf transferdigittimeout default: how long a bad extension holds the caller
-CONSULT = 3.0
+ATXFER_ABORT, ATXFER_COMPLETE = "*1", "*2"  # features.conf [general] atxferabort / atxfercomplete
 
 
 def start_atxfer(dp: Dialplan, ch: Channel, context: str | None, exten: str) -> None:
@@ -45,11 +48,15 @@ def start_atxfer(dp: Dialplan, ch: Channel, context: str | None, exten: str) -> 
     running = dp.transfers.get(ch.name)
     if peer is None or (running is not None and not running.finished.is_set()):
         return  # not in a two-party bridge (or already transferring): the digits are just digits
-    interface = dp.phone_for(context or ch.vars.get("TRANSFER_CONTEXT") or ch.context, exten)
-    if interface is None:  # DTMF can only dial digits, and only extensions that ring a phone are simulated
+    where = context or ch.vars.get("TRANSFER_CONTEXT") or ch.context
+    interface = dp.phone_for(where, exten)
+    number = trunk_number(where, exten) if dp.config.mode == "pjsip" else None
+    if interface is None and number is None:  # DTMF dials only digits; only phones and the trunk are simulated
         dp.spawn(_bad_extension(dp, ch, peer), "atxfer")
         return
-    xfer = AttendedTransfer(dp, ch, peer, interface)
+    leg = (AgentLeg(dp.pbx, dp.queues, ch, interface, app="AppDial2") if interface is not None
+           else OutsideLeg(dp, ch, number or ""))
+    xfer = AttendedTransfer(dp, ch, peer, leg)
     dp.transfers[ch.name] = xfer
     dp.spawn(xfer.run(), "atxfer")
 
@@ -63,13 +70,13 @@ async def _bad_extension(dp: Dialplan, transferer: Channel, transferee: Channel)
 
 
 class AttendedTransfer:
-    def __init__(self, dp: Dialplan, transferer: Channel, transferee: Channel, interface: str) -> None:
+    def __init__(self, dp: Dialplan, transferer: Channel, transferee: Channel, leg: AgentLeg) -> None:
         self.dp, self.pbx = dp, dp.pbx
         self.a, self.c = transferer, transferee
         assert transferer.bridge is not None
         self.orig: Bridge = transferer.bridge
         self.second: Bridge | None = None
-        self.leg = AgentLeg(dp.pbx, dp.queues, transferer, interface, app="AppDial2")
+        self.leg = leg
         self.finished = asyncio.Event()  # the transferer's part is over; ``completed``: the caller has the target
         self.completed = False
 
@@ -90,19 +97,25 @@ class AttendedTransfer:
         t = self.leg.create()
         pbx.dest_event("DialBegin", a, t, ("DialString", self.leg.dial_string()))
         self.leg.start()
-        await self._first(ATXFER_NO_ANSWER, self.leg.answered, a.hup, c.hup, t.hup)
+        busy = [self.leg.busy] if isinstance(self.leg, OutsideLeg) else []
+        await self._first(ATXFER_NO_ANSWER, self.leg.answered, a.hup, c.hup, t.hup, *busy)
         if c.hup.is_set():
             return self._fail()
         if a.hup.is_set():
             return await self._blond()
         if not self.leg.answered.is_set():
-            pbx.dest_event("DialEnd", a, t, ("DialStatus", "NOANSWER"))
-            self._end_target(19)
+            refused = any(e.is_set() for e in busy)
+            pbx.dest_event("DialEnd", a, t, ("DialStatus", "BUSY" if refused else "NOANSWER"))
+            self._end_target(17 if refused else 19)
             return self._rebridge()
         pbx.dest_event("DialEnd", a, t, ("DialStatus", "ANSWER"))
         pbx.enter(self.second, t)
         self.leg.connected.set()
-        if await wait(pbx.clock, CONSULT, a, t, c):
+        keyed = await self._consult()
+        if keyed == ATXFER_ABORT and a.alive and not (c.hup.is_set() or t.hup.is_set()):
+            self._end_target()
+            return self._rebridge()
+        if keyed == ATXFER_COMPLETE:
             pbx.hangup_request(a, 16)
         if c.hup.is_set():
             return self._fail()
@@ -110,6 +123,33 @@ class AttendedTransfer:
             return self._complete()
         self._end_target()  # the target hung up on the transferer
         self._rebridge()
+
+    async def _consult(self) -> str | None:
+        """Transferer and target talk until someone hangs up or the transferer keys a feature code; the
+        simulated transferer hangs up after ``consult_time`` (which completes the transfer)."""
+        pbx, a = self.pbx, self.a
+        while not a.dtmf.empty():
+            a.dtmf.get_nowait()
+        a.reading_dtmf = True
+        keys = asyncio.ensure_future(self._keys())
+        talk = asyncio.ensure_future(wait(pbx.clock, self.dp.config.consult_time, a, self.leg.one, self.c))
+        try:
+            await asyncio.wait([keys, talk], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            a.reading_dtmf = False
+            keys.cancel()
+            talk.cancel()
+        if keys.done() and not keys.cancelled():
+            return keys.result()
+        if talk.done() and not talk.cancelled() and talk.result():
+            pbx.hangup_request(a, 16)
+        return None
+
+    async def _keys(self) -> str:
+        keyed = ""
+        while keyed not in (ATXFER_ABORT, ATXFER_COMPLETE):
+            keyed = (keyed + await self.a.dtmf.get())[-2:]
+        return keyed
 
     async def _first(self, timeout: float, *events: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(e.wait()) for e in events]
