@@ -107,20 +107,19 @@ async def test_given_agent_with_phone_when_call_rings_then_screen_pop_shows_mask
     await expect(page.locator("#quick-actions button")).to_have_text(["新建投诉", "新建报案", "新建咨询"])
     assert (await applied(page)) == {envelope.id: 1}
 
-    # Alt+N: the complaint quick action, filled from the call; saved as a draft linked to the call.
+    # Alt+N: the complaint quick action opens the entry form filled from the call; 暂存 keeps it as the call's draft.
     await page.keyboard.press("Alt+N")
-    await expect(page.locator("#draft-form")).to_be_visible()
-    await expect(page.locator("#draft-subject")).to_be_focused()
-    await expect(page.locator("#draft-name")).to_have_value(customer["name"])
+    await expect(page.locator("#entry-form")).to_be_visible()
+    await expect(page.locator("#ef-subject")).to_be_focused()
+    await expect(page.locator("#ef-complainant_name")).to_have_value(customer["name"])
     await page.keyboard.type("来电反映理赔进度慢")
     await page.keyboard.press("Control+S")
-    await expect(page.locator("#draft-message")).to_have_text(re.compile(r"^已暂存为草稿 \S+"))
-    await page.locator("#draft-message").scroll_into_view_if_needed()
+    await expect(page.locator("#entry-autosave")).to_have_text(re.compile(r"^已暂存 \d\d:\d\d:\d\d$"))
     await shots.take(page, "draft-saved")
-    number = (await page.locator("#draft-message").inner_text()).split()[-1]
-    tickets = await (await page.request.get("/api/tickets", params={"number": number})).json()
-    assert [(t["status"], t["type"], t["call_id"], t["customer_id"], t["subject"]) for t in tickets] == [
-        ("draft", "complaint", "call-pop-1", caller.customer_id, "来电反映理赔进度慢")]
+    draft = await (await page.request.get("/api/drafts/ticket:complaint:call:call-pop-1")).json()
+    prefill = draft["payload"]["context"]["prefill"]
+    assert (prefill["call_id"], prefill["customer_id"], draft["payload"]["values"]["subject"]) == (
+        "call-pop-1", caller.customer_id, "来电反映理赔进度慢")
     assert page.errors.messages == []  # type: ignore[attr-defined]
 
 

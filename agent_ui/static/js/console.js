@@ -1,6 +1,7 @@
 /**
  * The agent console: who is signed in, customer search, the customer overview (客户全景), and the live
- * part — the websocket (hub.js), the agent state bar (statebar.js) and the screen pop (screenpop.js).
+ * part — the websocket (hub.js), the agent state bar (statebar.js) and the screen pop (screenpop.js) — and
+ * the smart-entry form its quick actions open (entry/entry.js).
  *
  * Every piece of data reaches the page through textContent or createElement, never as markup:
  * names, addresses and ticket text are typed by callers and must not become HTML. Identity numbers
@@ -9,7 +10,7 @@
 
 import { ApiError, api, goToLogin, segment } from "./api.js";
 import { $, el, shown } from "./dom.js";
-import { DraftForm } from "./draft.js";
+import { EntryForm } from "./entry/entry.js";
 import { Hub } from "./hub.js";
 import { flagBadges, levelLabel, showClaims, showIdentity, showPolicies } from "./panel.js";
 import { ScreenPop } from "./screenpop.js";
@@ -57,6 +58,8 @@ let detailRequest = 0;
 let loggingOut = false;
 let stateBar = null;
 let screenPop = null;
+let entryForm = null;
+let shownCustomer = null; // the customer in 客户全景: Alt+N without a call registers a complaint for them
 
 // --- who am I, logout, shortcuts
 
@@ -116,7 +119,12 @@ function onShortcut(event) {
   } else if (event.code === "KeyL") {
     event.preventDefault();
     logout();
-  } else if (event.code === "KeyN" && screenPop && screenPop.newTicket()) {
+  } else if (event.code === "KeyN" && entryForm) {
+    event.preventDefault();
+    if (!(screenPop && screenPop.newTicket())) {
+      entryForm.openBlank(shownCustomer);
+    }
+  } else if (event.code === "KeyK" && entryForm && entryForm.focusKnowledge()) {
     event.preventDefault();
   } else if (stateBar && stateBar.shortcut(event.code)) {
     event.preventDefault();
@@ -187,6 +195,7 @@ function validationMessage(err, field) {
 
 function resetPanel() {
   detailRequest += 1;
+  shownCustomer = null;
   ui.panel.setAttribute("aria-busy", "false");
   ui.panelBody.hidden = true;
   ui.panelStatus.classList.remove("sr-only");
@@ -308,6 +317,7 @@ async function selectCustomer(customer, button) {
     return;
   }
   ui.popExtras.hidden = true; // the caller's tickets and callbacks belong to the pop, not to this customer
+  shownCustomer = detail.value;
   showIdentity(detail.value);
   showPolicies(policies);
   showClaims(claims);
@@ -326,6 +336,7 @@ function has(me, permission) {
 function showPopCustomer(customer) {
   detailRequest += 1; // a lookup still loading must not replace the caller's picture
   markSelected(null);
+  shownCustomer = customer;
   ui.panel.setAttribute("aria-busy", "false");
   ui.panelStatus.textContent = `已显示来电人 ${shown(customer.name)} 的客户全景`;
   ui.panelStatus.classList.add("sr-only");
@@ -354,9 +365,10 @@ async function startLive(me) {
     stateBar.start();
   }
   if (has(me, CUSTOMER_READ) && has(me, TICKET_READ)) {
-    const draft = new DraftForm();
-    draft.start();
-    screenPop = new ScreenPop({ userId: me.id, ownInterface: phone, supervises, showPanel: showPopCustomer, draft });
+    entryForm = new EntryForm({ userId: me.id });
+    entryForm.start();
+    screenPop = new ScreenPop({ userId: me.id, ownInterface: phone, supervises, showPanel: showPopCustomer,
+      draft: entryForm });
     screenPop.start();
   }
   const hub = new Hub({

@@ -1,7 +1,8 @@
 /**
  * The customer cards of 客户全景 (identity, policies, claims), filled either from a customer the agent
  * looked up or from a screen pop. Identity and phone numbers are shown as the API returns them: the
- * API masks them per role.
+ * API masks them per role. Next to each phone number a 拨打 button (for users who can place calls) dials it
+ * by reference — the customer and the field — so a masked number is dialled without being revealed.
  */
 
 import { ApiError } from "./api.js";
@@ -16,6 +17,7 @@ const RISK_FLAGS = {
 };
 
 const LEVELS = { normal: "普通客户", silver: "银卡客户", gold: "金卡客户", vip: "VIP 客户" };
+const PHONE_FIELDS = { mobile: "手机", phone: "固定电话" };
 const GENDERS = { M: "男", F: "女" };
 
 const ui = {
@@ -117,7 +119,56 @@ function claimRow(c) {
   return row;
 }
 
+let dialler = null; // (request) => Promise<sentence>, set by the call controls when the user can place calls
+let identity = null; // the customer the identity card shows
+
+/** Lets the identity card dial (call controls ready), and shows its 拨打 buttons at once. */
+export function setDialler(dial) {
+  dialler = dial;
+  if (identity) {
+    showIdentity(identity);
+  }
+}
+
+function dialStatus() {
+  let status = $("dial-status");
+  if (!status) {
+    status = el("p", "dial-status");
+    status.id = "dial-status";
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    ui.identityFields.after(status);
+  }
+  return status;
+}
+
+function phoneFact(c, field) {
+  const label = PHONE_FIELDS[field];
+  const wrap = fact(label, c[field], "mono");
+  if (!dialler || !c[field] || c.id === undefined || c.id === null) {
+    return wrap;
+  }
+  const button = el("button", "btn-dial", "拨打");
+  button.type = "button";
+  button.dataset.field = field;
+  button.setAttribute("aria-label", `拨打 ${label}`);
+  button.addEventListener("click", async () => {
+    const status = dialStatus();
+    button.disabled = true;
+    status.textContent = `正在发起外呼：${label}…`;
+    try {
+      status.textContent = await dialler({ body: { ref: { kind: "customer", id: String(c.id), field } },
+        label: `${shown(c.name)} ${label} ${c[field]}`, customerId: String(c.id) });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  wrap.querySelector("dd").append(button);
+  return wrap;
+}
+
 export function showIdentity(c) {
+  identity = c;
   ui.identityName.textContent = shown(c.name);
   ui.identityLevel.textContent = levelLabel(c.level);
   ui.identityFlags.replaceChildren(...(c.risk_flags || []).map((code) => flagBadge(code)));
@@ -125,10 +176,14 @@ export function showIdentity(c) {
     fact("性别", GENDERS[c.gender] || c.gender),
     fact("出生日期", c.birth_date),
     fact("证件号", c.id_number, "mono"),
-    fact("手机", c.mobile, "mono"),
-    fact("固定电话", c.phone, "mono"),
+    phoneFact(c, "mobile"),
+    phoneFact(c, "phone"),
     fact("所属机构", c.org_name),
   );
+  const status = $("dial-status");
+  if (status) {
+    status.textContent = "";
+  }
 }
 
 export function showPolicies(result) {

@@ -3,10 +3,12 @@
  * asks GET /api/screen-pop for the caller's whole picture and shows it in 客户全景 — the call and its IVR
  * path, the customer (masked as the API returns it), policies, claims, complaints with their deadlines,
  * recent consultations, callbacks and risk flags — with the three quick actions. Later events of the same
- * call (answered, held, ended …) update the call's state. An unknown caller gets a search box.
+ * call (answered, held, ended …) update the call's state. An unknown caller gets a search box. The card carries
+ * the call controls (callcontrol.js); a click-to-call of this page shows in it as 外呼 once the agent's phone rings.
  */
 
 import { ApiError, api } from "./api.js";
+import { CallControl } from "./callcontrol.js";
 import { $, el, formatDateTime, formatElapsed, shown, stash } from "./dom.js";
 import { queueLabel } from "./labels.js";
 import { cell, flagBadge, showClaims, showIdentity, showPolicies, showTable, statusChip } from "./panel.js";
@@ -37,6 +39,7 @@ export class ScreenPop {
     this.call = null;
     this.pop = null;
     this.request = 0;
+    this.controls = new CallControl();
     this.ui = {
       card: $("call-card"),
       caller: $("call-caller"),
@@ -70,11 +73,12 @@ export class ScreenPop {
       this.search();
     });
     window.setInterval(() => this.tick(), 1000);
+    this.controls.start().then(() => this.controls.show(this.call));
     const kept = stash.get(this.key);
     if (kept && kept.call_id) {
       this.call = kept;
       this.renderCall();
-      this.load({});
+      this.load({ customerId: kept.dial ? kept.dial.customerId : null });
     }
   }
 
@@ -87,12 +91,17 @@ export class ScreenPop {
 
   handle(frame) {
     const data = frame.data || {};
+    this.controls.observe(frame);
     if (frame.type === "call.agent_ringing" && this.ringsMe(data)) {
-      this.call = { call_id: data.call_id, node: frame.node || null, phone: data.caller || null,
-        ivr: data.ivr || {}, queue: data.queue || null, type: frame.type, at: frame.at, since: frame.at };
+      // A click-to-call rings the agent's own phone first: the card shows what this page dialled.
+      const outbound = data.direction === "outbound";
+      const dial = outbound ? this.controls.dialFor(data.call_id) : null;
+      this.call = { call_id: data.call_id, node: frame.node || null, phone: outbound ? null : data.caller || null,
+        direction: outbound ? "outbound" : "inbound", dial, ivr: data.ivr || {}, queue: data.queue || null,
+        type: frame.type, at: frame.at, since: frame.at };
       this.save();
       this.renderCall();
-      this.load({});
+      this.load({ customerId: dial ? dial.customerId : null });
       return;
     }
     if (this.call && data.call_id === this.call.call_id && CALL_STATES[frame.type]) {
@@ -112,13 +121,13 @@ export class ScreenPop {
 
   renderCall() {
     this.ui.card.hidden = false;
-    this.ui.caller.textContent = "来电";
+    this.ui.caller.textContent = this.outbound() ? this.outboundTitle() : "来电";
     this.ui.facts.replaceChildren();
     this.ui.path.replaceChildren();
     this.ui.risk.replaceChildren();
     this.ui.actions.replaceChildren();
     this.ui.unknown.hidden = true;
-    this.ui.status.textContent = "正在加载来电人全景…";
+    this.ui.status.textContent = this.outbound() ? "正在加载客户全景…" : "正在加载来电人全景…";
     this.renderState();
   }
 
@@ -127,6 +136,16 @@ export class ScreenPop {
     this.ui.state.textContent = state.label;
     this.ui.state.dataset.tone = state.tone;
     this.tick();
+    this.controls.show(this.call);
+  }
+
+  outbound() {
+    return Boolean(this.call && this.call.direction === "outbound");
+  }
+
+  outboundTitle() {
+    const dial = this.call.dial;
+    return `外呼 ${dial && dial.label ? dial.label : "号码未知"}`;
   }
 
   tick() {
@@ -143,7 +162,8 @@ export class ScreenPop {
     const request = ++this.request;
     let pop;
     try {
-      pop = await api("/api/screen-pop", { query: { call_id: call.call_id, node: call.node, phone: call.phone,
+      const phone = call.direction === "outbound" ? call.dial && call.dial.number : call.phone;
+      pop = await api("/api/screen-pop", { query: { call_id: call.call_id, node: call.node, phone,
         customer_id: customerId } });
     } catch (err) {
       if (request === this.request) {
@@ -160,8 +180,12 @@ export class ScreenPop {
   }
 
   render(pop) {
-    this.ui.caller.textContent = `来电 ${pop.caller || "号码未知"}`;
-    this.ui.status.textContent = pop.known ? `已识别：${MATCHED_BY[pop.matched_by] || "已识别"}` : "未识别来电人";
+    this.ui.caller.textContent = this.outbound() ? this.outboundTitle() : `来电 ${pop.caller || "号码未知"}`;
+    if (this.outbound()) {
+      this.ui.status.textContent = pop.known ? "外呼客户" : "外呼号码未对应客户";
+    } else {
+      this.ui.status.textContent = pop.known ? `已识别：${MATCHED_BY[pop.matched_by] || "已识别"}` : "未识别来电人";
+    }
     this.renderIvr(pop);
     this.ui.risk.replaceChildren(...(pop.risk_flags || []).map((f) => flagBadge(f.code, f.label)));
     this.ui.actions.replaceChildren(...(pop.quick_actions || []).map((action, i) => this.actionButton(action, i)));
@@ -181,15 +205,16 @@ export class ScreenPop {
   renderIvr(pop) {
     const ivr = pop.ivr;
     const facts = [];
-    if (ivr) {
+    const inbound = !this.outbound(); // an outbound call went through no IVR
+    if (inbound && ivr) {
       facts.push(["服务", ivr.service], ["按键", ivr.choice], ["输入保单号", ivr.policy_number], ["队列", ivr.queue && queueLabel(ivr.queue)]);
-    } else {
+    } else if (inbound) {
       const vars = this.call.ivr || {};
       facts.push(["服务", vars.IVR_SERVICE || vars.service], ["按键", vars.IVR_CHOICE || vars.choice],
         ["输入保单号", vars.IVR_POLICY || vars.policy], ["队列", this.call.queue && queueLabel(this.call.queue)]);
     }
     facts.push(["选定保单", pop.chosen_policy_number], ["通话 ID", pop.call_id || this.call.call_id]);
-    this.ui.facts.replaceChildren(...facts.map(([label, value]) => {
+    this.ui.facts.replaceChildren(...(this.outbound() ? [] : [this.callerFact(pop)]), ...facts.map(([label, value]) => {
       const wrap = el("div", "fact");
       wrap.append(el("dt", null, label), el("dd", "mono", shown(value)));
       return wrap;
@@ -199,6 +224,31 @@ export class ScreenPop {
       const digits = Array.isArray(step.digits) ? step.digits.filter(Boolean).join("/") : "";
       return el("li", null, digits ? `${shown(step.node)}（${digits}）` : shown(step.node));
     }));
+  }
+
+  /** The caller's number as the pop shows it (masked per role), with 拨打 to call them back: the page has the
+   * number from the call event already, so it dials by number; the answer goes to the card's status line. */
+  callerFact(pop) {
+    const wrap = el("div", "fact");
+    const value = el("dd", "mono", shown(pop.caller));
+    wrap.append(el("dt", null, "来电号码"), value);
+    const number = this.call.phone;
+    if (this.controls.available && pop.caller && number) {
+      const button = el("button", "btn-dial", "拨打");
+      button.type = "button";
+      button.setAttribute("aria-label", "拨打 来电号码");
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          this.controls.say(await this.controls.dial({ body: { number }, label: `来电号码 ${pop.caller}`, number,
+            customerId: pop.customer ? pop.customer.id : null }));
+        } finally {
+          button.disabled = false;
+        }
+      });
+      value.append(button);
+    }
+    return wrap;
   }
 
   actionButton(action, index) {
