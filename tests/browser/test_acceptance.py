@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import select
 
 from backend.auth.models import User
@@ -30,11 +31,13 @@ from backend.orgs.scope import Scope
 from cti.simulator import AgentSpec, PbxSimulator
 from tests.browser.conftest import LiveApp, Screenshots, new_context, open_tab
 from tests.browser.test_console_screenpop import POP_VISIBLE_JS, Caller, caller_with_policies
+from tests.browser.test_entry import FORM_OPEN_JS, SAVED, field, get_json, local_copy
 
 AGENT = "agent_bj_cy01"  # 坐席, 朝阳中心支公司望京营业部
 HANDLER = "complaint_handler_bj_cy01"  # 投诉处理员 of the same outlet: a complaint registered there is theirs
 LEAD = "team_lead_bj"  # 班长 of the 北京 branch, above the outlet
 QUEUE = "complaints"
+SUBJECT = "车险理赔款迟迟未到账，已等待二十天"
 SPEED = 5.0  # simulated seconds per real second: the IVR's prompts and the phone's ring go by five times faster
 
 
@@ -114,6 +117,10 @@ async def _phone_of(live_app: LiveApp, username: str) -> str:
     return phone
 
 
+def _tile_figure(lead: Page, figure: str) -> Locator:
+    return lead.locator(f'li.tile[data-queue="{QUEUE}"] [data-figure="{figure}"] dd')
+
+
 async def _agent_row_state(lead: Page, phone_user_id: int, state: str) -> None:
     await expect(lead.locator(f'#agents-body tr[data-user-id="{phone_user_id}"]')).to_have_attribute(
         "data-state", state, timeout=10_000)
@@ -178,10 +185,75 @@ async def test_given_agent_and_caller_when_call_goes_through_ivr_then_pop_entry_
         await expect(row.locator("td.call-cell")).to_contain_text("呼入 · 投诉 · 通话中")
         await shots.take(lead.tab, "wallboard-agent-on-call")
 
-        await page.request.post(f"/api/telephony/calls/{ringing.event.call_id}/hangup")
-        await expect(page.locator("#agent-state")).to_have_text("话后处理", timeout=10_000)
-        await _agent_row_state(lead.tab, agent_id, "wrap_up")
-        await expect(row.locator("td").nth(1)).to_have_text("话后处理")
-        await shots.take(lead.tab, "wallboard-agent-wrap-up")
+        call_id = ringing.event.call_id
+
+        # The outlet's complaint handler has 我的待办 open before anything is registered.
+        async with desk(browser, live_app, HANDLER) as handler:
+            await handler.tab.goto("/tickets")
+            await expect(handler.tab.locator("#connection")).to_have_attribute("data-state", "open")
+            await expect(handler.tab.locator("#ticket-list")).to_have_attribute("aria-busy", "false")
+
+            # 新建投诉 from the pop: the complaint form, filled from the call and the customer.
+            await page.locator("#quick-actions button", has_text="新建投诉").click()
+            await page.wait_for_function(FORM_OPEN_JS)
+            await expect(field(page, "complainant_name")).to_have_value(pop["customer"]["name"])
+            await expect(page.locator("#entry-facts")).to_contain_text(call_id)
+            # Autosave's period, 60 s in production, is the form's data attribute: one second here.
+            await page.evaluate("() => { document.getElementById('entry-form').dataset.autosaveSeconds = '1'; }")
+            await field(page, "subject").fill(SUBJECT)
+            await field(page, "demand").fill("要求尽快赔付并说明原因")
+            policy = pop["policies"][0]["policy_number"]
+            await page.locator("#entry-policy-pick").select_option(policy)
+            await field(page, "details.cause").select_option("claims")
+            await field(page, "details.sub_cause").select_option("claim_too_slow")
+            await expect(page.locator("#entry-autosave")).to_have_text(SAVED, timeout=10_000)
+            await shots.take(page, "complaint-autosaved")
+            key = f"ticket:complaint:call:{call_id}"
+            saved = await get_json(page, f"/api/drafts/{key}")
+            assert saved["payload"]["values"]["subject"] == SUBJECT
+            assert (await local_copy(page, key))["payload"]["values"]["subject"] == SUBJECT
+
+            # The tab is closed mid-entry; a new one offers the draft, 恢复 brings every field back.
+            await page.close()
+            page = await open_tab(agent.context)
+            await page.goto("/console")
+            await expect(page.locator("#entry-restore-text")).to_contain_text("发现未提交的草稿")
+            await expect(page.locator("#entry-restore-yes")).to_be_focused()
+            await shots.take(page, "draft-offered-after-reopen")
+            await page.keyboard.press("Enter")
+            await page.wait_for_function(FORM_OPEN_JS)
+            for name, value in (("subject", SUBJECT), ("details.cause", "claims"),
+                                ("details.sub_cause", "claim_too_slow"), ("policy_number", policy)):
+                await expect(field(page, name)).to_have_value(value)
+            await shots.take(page, "draft-restored")
+
+            # The call ends (挂断 through the CTI): 话后处理 on the console and on the wallboard.
+            hangup = await page.request.post(f"/api/telephony/calls/{call_id}/hangup")
+            assert hangup.ok, await hangup.text()
+            await expect(page.locator("#agent-state")).to_have_text("话后处理", timeout=10_000)
+            await _agent_row_state(lead.tab, agent_id, "wrap_up")
+            await expect(row.locator("td").nth(1)).to_have_text("话后处理")
+            await expect(_tile_figure(lead.tab, "answered")).not_to_have_text("0")
+            await shots.take(lead.tab, "wallboard-agent-wrap-up")
+
+            # Submitted (Ctrl+Enter): numbered, linked to the call, the draft gone from server and browser.
+            await field(page, "subject").focus()
+            await page.keyboard.press("Control+Enter")
+            result = page.locator("#entry-result")
+            await expect(result).to_have_text(re.compile(r"^已登记 \S+，处理时限 \d{4}-\d\d-\d\d \d\d:\d\d$"))
+            await shots.take(page, "complaint-submitted")
+            number = re.sub(r"^已登记 (\S+)，.*$", r"\1", await result.inner_text())
+            [ticket] = await get_json(page, "/api/tickets", number=number)
+            assert (ticket["status"], ticket["type"], ticket["call_id"], ticket["customer_id"]) == (
+                "open", "complaint", call_id, caller.customer_id)
+            assert (await page.request.get(f"/api/drafts/{key}")).status == 404
+            assert await local_copy(page, key) is None
+
+            # It arrives in the handler's 我的待办 without a reload (the ticket notice on the websocket).
+            arrived = handler.tab.locator(f'#ticket-list [data-ticket-id="{ticket["id"]}"]')
+            await expect(arrived).to_contain_text(number, timeout=10_000)
+            await expect(arrived).to_contain_text(SUBJECT)
+            await shots.take(handler.tab, "handler-todo")
+            assert handler.tab.errors.messages == []  # type: ignore[attr-defined]
         assert page.errors.messages == []  # type: ignore[attr-defined]
         assert lead.tab.errors.messages == []  # type: ignore[attr-defined]
