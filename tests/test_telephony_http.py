@@ -233,3 +233,27 @@ async def test_given_an_agent_paused_on_the_phone_when_the_console_asks_then_its
     assert (mine["state"], mine["reason"], mine["queues"]) == ("not_ready", "小休", ["complaints"])
     assert mine["available_queues"] == stack.ctx.settings.cti_queues
     assert mine["wrapup_seconds"] == stack.ctx.settings.wrapup_seconds
+
+
+async def test_given_an_agent_on_a_call_when_the_console_asks_then_the_call_with_its_caller_and_not_after_it_ends(
+        stack: Stack) -> None:
+    from backend.core import events as ev
+
+    phone = _phone()
+    agent = await _agent(stack, phone=phone)
+    node, at = stack.ctx.settings.node_id, stack.clock.now()
+    call = {"call_id": f"me-{phone}", "direction": "inbound", "caller": "13912340000", "queue": "complaints"}
+    await stack.ctx.bus.publish(ev.AgentRinging(**call, agent_interface=phone), node=node, at=at)
+    ringing = (await stack.get(agent, "/api/telephony/agents/me/state")).json()["call"]
+    assert {k: ringing[k] for k in ("call_id", "status", "caller", "queue")} == {
+        "call_id": call["call_id"], "status": "ringing", "caller": "13912340000", "queue": "complaints"}
+    await stack.ctx.bus.publish(ev.CallAnswered(**call, agent_interface=phone, wait_seconds=3.0), node=node, at=at)
+    assert (await stack.get(agent, "/api/telephony/agents/me/state")).json()["call"]["status"] == "talking"
+    # The supervisor's wallboard does not carry the caller's number.
+    lead = await _agent(stack, role=Role.team_lead)
+    board = (await stack.get(lead, "/api/wallboard")).json()
+    [row] = [a for a in board["agents"] if a["interface"] == phone]
+    assert row["current_call"]["call_id"] == call["call_id"] and "13912340000" not in str(board)
+    await stack.ctx.bus.publish(ev.CallEnded(**call, answered=True, agent_interface=phone, duration_seconds=9.0,
+                                             talk_seconds=6.0), node=node, at=at)
+    assert (await stack.get(agent, "/api/telephony/agents/me/state")).json()["call"] is None

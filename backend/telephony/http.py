@@ -22,6 +22,7 @@ from backend.telephony.schemas import (
     DialIn,
     HoldIn,
     In,
+    MyCallOut,
     MyStateOut,
     QueuesIn,
     RecordingIn,
@@ -164,7 +165,9 @@ async def my_current_state(request: Request, ctx: Ctx, session: Session,
                       reason=mine.reason if mine else None,
                       seconds_in_state=mine.seconds_in_state if mine else None,
                       queues=list(mine.queues) if mine else [], available_queues=list(ctx.settings.cti_queues),
-                      wrapup_seconds=ctx.settings.wrapup_seconds)
+                      wrapup_seconds=ctx.settings.wrapup_seconds,
+                      call=MyCallOut.model_validate(mine.current_call, from_attributes=True)
+                      if mine and mine.current_call else None)
 
 
 @router.put("/agents/me/state", response_model=CommandOut, summary="示闲/示忙")

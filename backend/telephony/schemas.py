@@ -129,6 +129,17 @@ class CommandOut(BaseModel):
     call_id: str | None = None
 
 
+class MyCallOut(BaseModel):
+    """The call the agent's phone is on now, so a console opened mid-call (a reload, a second tab) shows it."""
+
+    call_id: str
+    direction: str
+    queue: str | None
+    status: str  # ringing | talking
+    seconds: float
+    caller: str | None  # the number as the agent's ringing frame carried it
+
+
 class MyStateOut(BaseModel):
     interface: str
     state: str  # logged_out, ready, not_ready, wrap_up, ringing, on_call… as the wallboard names them
@@ -137,3 +148,4 @@ class MyStateOut(BaseModel):
     queues: list[str]
     available_queues: list[str]
     wrapup_seconds: int  # LIANLUO_WRAPUP_SECONDS: how long 话后处理 lasts, for the console's countdown
+    call: MyCallOut | None = None

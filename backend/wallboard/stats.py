@@ -97,6 +97,7 @@ class LiveCall:
     queue: str | None
     status: str  # ringing | talking
     since: datetime
+    caller: str | None = None  # for the agent's own console only; the wallboard's schema does not show it
 
 
 @dataclass
@@ -144,6 +145,7 @@ class CurrentCall:
     queue: str | None
     status: str
     seconds: float
+    caller: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ class WallboardStats:
             case ev.AgentRinging():
                 agent = self._agent(event.agent_interface)
                 agent.name = event.agent_name or agent.name
-                agent.call = LiveCall(event.call_id, event.direction, event.queue, "ringing", at)
+                agent.call = LiveCall(event.call_id, event.direction, event.queue, "ringing", at, event.caller)
             case ev.CallAnswered():
                 self._answered(event, at)
             case ev.CallAbandoned():
@@ -218,7 +220,7 @@ class WallboardStats:
 
     def _answered(self, e: ev.CallAnswered, at: datetime) -> None:
         waited = self.waiting.pop(e.call_id, None)
-        call = LiveCall(e.call_id, e.direction, e.queue, "talking", at)
+        call = LiveCall(e.call_id, e.direction, e.queue, "talking", at, e.caller)
         self.calls[e.call_id] = call
         for agent in self.agents.values():  # the others it rang stop ringing for it
             if agent.call is not None and agent.call.call_id == e.call_id:
@@ -343,7 +345,7 @@ class WallboardStats:
             queues=agent.queues, handled=mine.handled, talk_seconds=mine.talk_seconds,
             wrapup_seconds=mine.wrapup_seconds,
             current_call=CurrentCall(call.call_id, call.direction, call.queue, call.status,
-                                     max(0.0, (now - call.since).total_seconds())) if call else None)
+                                     max(0.0, (now - call.since).total_seconds()), call.caller) if call else None)
 
     def queues_of(self, interfaces: set[str], today: date) -> set[str]:
         """Queues the agents ``interfaces`` serve now or handled calls of today."""

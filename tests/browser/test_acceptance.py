@@ -227,9 +227,12 @@ async def test_given_agent_and_caller_when_call_goes_through_ivr_then_pop_entry_
                 await expect(field(page, name)).to_have_value(value)
             await shots.take(page, "draft-restored")
 
-            # The call ends (挂断 through the CTI): 话后处理 on the console and on the wallboard.
-            hangup = await page.request.post(f"/api/telephony/calls/{call_id}/hangup")
-            assert hangup.ok, await hangup.text()
+            # The new tab knows the call is still up: its card and the caller's picture are back. 挂断 ends it
+            # through the CTI: 话后处理 on the console and on the wallboard.
+            await expect(page.locator("#call-state")).to_have_text("通话中")
+            await expect(page.locator("#identity-heading")).to_have_text(pop["customer"]["name"])
+            await shots.take(page, "call-card-back-after-reopen")
+            await page.locator("#cc-hangup").click()
             await expect(page.locator("#agent-state")).to_have_text("话后处理", timeout=10_000)
             await _agent_row_state(lead.tab, agent_id, "wrap_up")
             await expect(row.locator("td").nth(1)).to_have_text("话后处理")

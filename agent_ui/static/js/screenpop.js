@@ -79,7 +79,32 @@ export class ScreenPop {
       this.call = kept;
       this.renderCall();
       this.load({ customerId: kept.dial ? kept.dial.customerId : null });
+    } else {
+      this.resume();
     }
+  }
+
+  /** A console opened while the agent's phone is already on a call (a reload, a new tab): the platform knows
+   * the call (GET /api/telephony/agents/me/state), so its card and the caller's picture come back. */
+  async resume() {
+    let mine;
+    try {
+      mine = await api("/api/telephony/agents/me/state");
+    } catch {
+      return; // no phone, or not allowed: the next ring shows the next call
+    }
+    const live = mine && mine.call;
+    if (!live || this.call) {
+      return; // no call, or an event got here first
+    }
+    const since = new Date(Date.now() - (live.seconds || 0) * 1000).toISOString();
+    const outbound = live.direction === "outbound";
+    this.call = { call_id: live.call_id, node: null, phone: outbound ? null : live.caller || null,
+      direction: outbound ? "outbound" : "inbound", dial: null, ivr: {}, queue: live.queue || null,
+      type: live.status === "talking" ? "call.answered" : "call.agent_ringing", at: since, since };
+    this.save();
+    this.renderCall();
+    this.load({ customerId: null });
   }
 
   ringsMe(data) {
