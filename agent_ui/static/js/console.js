@@ -15,6 +15,7 @@ import { Hub } from "./hub.js";
 import { flagBadges, levelLabel, showClaims, showIdentity, showPolicies } from "./panel.js";
 import { ScreenPop } from "./screenpop.js";
 import { StateBar } from "./statebar.js";
+import { logout as topLogout, showUser as showTopUser } from "./topbar.js";
 
 const SEARCH_FIELDS = {
   phone: { label: "来电号码", hint: "输入来电号码，如 13800138000 或 010-12345678", inputmode: "tel" },
@@ -32,8 +33,6 @@ const SUPERVISING = ["agent.supervise", "call.read"];
 
 const ui = {
   userName: $("user-name"),
-  userOrg: $("user-org"),
-  userRoles: $("user-roles"),
   logout: $("logout"),
   connection: $("connection"),
   form: $("search-form"),
@@ -55,7 +54,6 @@ const ui = {
 
 let searchController = null;
 let detailRequest = 0;
-let loggingOut = false;
 let stateBar = null;
 let screenPop = null;
 let entryForm = null;
@@ -65,12 +63,6 @@ let shownCustomer = null; // the customer in 客户全景: Alt+N without a call 
 
 function canReadCustomers(me) {
   return Array.isArray(me.permissions) && me.permissions.includes(CUSTOMER_READ);
-}
-
-function showUser(me) {
-  ui.userName.textContent = shown(me.display_name || me.username);
-  ui.userOrg.textContent = shown(me.org_name);
-  ui.userRoles.replaceChildren(...(me.role_labels || []).map((label) => el("span", "role", label)));
 }
 
 function denyCustomerAccess(detail) {
@@ -86,20 +78,7 @@ function denyCustomerAccess(detail) {
   ui.panelStatus.textContent = "您的角色不能查看客户全景。";
 }
 
-async function logout() {
-  if (loggingOut) {
-    return;
-  }
-  loggingOut = true;
-  ui.logout.disabled = true;
-  ui.logout.textContent = "正在退出…";
-  try {
-    await api("/api/auth/logout", { method: "POST", redirectOn401: false });
-  } catch {
-    // The session is gone either way; the login page is the right place to be.
-  }
-  goToLogin();
-}
+const logout = () => topLogout();
 
 function focusSearch() {
   if (ui.form.hidden) {
@@ -407,7 +386,7 @@ async function start() {
     }
     return;
   }
-  showUser(me);
+  showTopUser(me);
   if (!canReadCustomers(me)) {
     denyCustomerAccess(`您的角色（${(me.role_labels || []).join("、") || "未知"}）没有客户查询权限。如需查询客户，请联系机构负责人或系统管理员。`);
   }

@@ -9,11 +9,12 @@
  */
 
 import { ApiError, api, goToLogin } from "./api.js";
-import { $, el, shown } from "./dom.js";
+import { $ } from "./dom.js";
 import { Hub } from "./hub.js";
 import { PageContext } from "./tickets/context.js";
 import { TicketDetail } from "./tickets/detail.js";
 import { TAB_NAMES, TicketLists } from "./tickets/lists.js";
+import { logout as topLogout, showUser as showTopUser } from "./topbar.js";
 
 const TICKET_READ = "ticket.read";
 const CONSOLE_READ = "customer.read";
@@ -25,8 +26,6 @@ const ui = {
   main: $("main"),
   denied: $("access-denied"),
   userName: $("user-name"),
-  userOrg: $("user-org"),
-  userRoles: $("user-roles"),
   linkConsole: $("link-console"),
   linkWallboard: $("link-wallboard"),
   connection: $("connection"),
@@ -37,34 +36,17 @@ const ui = {
 let lists = null;
 let detail = null;
 let hub = null;
-let loggingOut = false;
 let noticeTimer = null;
 
 function showUser(me) {
-  ui.userName.textContent = shown(me.display_name || me.username);
-  ui.userOrg.textContent = shown(me.org_name);
-  ui.userRoles.replaceChildren(...(me.role_labels || []).map((label) => el("span", "role", label)));
+  showTopUser(me);
   const permissions = new Set(me.permissions || []);
   ui.linkConsole.hidden = !permissions.has(CONSOLE_READ);
   ui.linkWallboard.hidden = !WALLBOARD.some((p) => permissions.has(p));
 }
 
-async function logout() {
-  if (loggingOut) {
-    return;
-  }
-  loggingOut = true;
-  ui.logout.disabled = true;
-  ui.logout.textContent = "正在退出…";
-  if (hub) {
-    hub.stop();
-  }
-  try {
-    await api("/api/auth/logout", { method: "POST", redirectOn401: false });
-  } catch {
-    // The session is gone either way; the login page is the right place to be.
-  }
-  goToLogin();
+function logout() {
+  topLogout(() => hub && hub.stop());
 }
 
 function refreshAll() {
