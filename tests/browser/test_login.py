@@ -94,3 +94,17 @@ async def test_given_wrong_password_when_enter_pressed_then_chinese_error_and_fo
     await shots.take(page, "wrong-password")
     # The 401 answer is the only error the page reports; no script failed.
     assert [m for m in page.errors.messages if "401" not in m] == []  # type: ignore[attr-defined]
+
+
+async def test_given_a_signed_in_user_when_alt_l_on_each_page_then_signed_out_and_back_at_login(
+        page: Page, live_app: LiveApp, shots: Screenshots) -> None:
+    for path, username in (("/console", "agent_bj_cy01"), ("/tickets", "complaint_handler_bj_cy01"),
+                           ("/wallboard", "team_lead_bj")):
+        r = await page.request.post("/api/auth/login", data={"username": username, "password": live_app.password})
+        assert r.ok, await r.text()
+        await page.goto(path)
+        await expect(page.locator("#user-name")).to_have_text(live_app.users[username].display_name)
+        await page.keyboard.press("Alt+L")
+        await page.wait_for_url("**/login")
+        assert (await page.request.get("/api/auth/me")).status == 401, f"still signed in after 退出 on {path}"
+    await shots.take(page, "signed-out")
