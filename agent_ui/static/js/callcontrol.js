@@ -12,6 +12,7 @@
 import { ApiError, api, segment } from "./api.js";
 import { $, el } from "./dom.js";
 import { queueLabel } from "./labels.js";
+import { myState } from "./mystate.js";
 import { setDialler } from "./panel.js";
 
 const LIVE = new Set(["call.answered", "call.held", "call.resumed"]);
@@ -62,10 +63,8 @@ export class CallControl {
 
   /** Controls and dial buttons appear only for a user the PBX can act for (a phone, and call control). */
   async start() {
-    let mine;
-    try {
-      mine = await api("/api/telephony/agents/me/state");
-    } catch {
+    const mine = await myState();
+    if (!mine) {
       return false;
     }
     this.available = true;

@@ -11,6 +11,7 @@ import { ApiError, api } from "./api.js";
 import { CallControl } from "./callcontrol.js";
 import { $, el, formatDateTime, formatElapsed, shown, stash } from "./dom.js";
 import { queueLabel } from "./labels.js";
+import { myState } from "./mystate.js";
 import { cell, flagBadge, showClaims, showIdentity, showPolicies, showTable, statusChip } from "./panel.js";
 
 const CALL_STATES = {
@@ -87,10 +88,8 @@ export class ScreenPop {
   /** A console opened while the agent's phone is already on a call (a reload, a new tab): the platform knows
    * the call (GET /api/telephony/agents/me/state), so its card and the caller's picture come back. */
   async resume() {
-    let mine;
-    try {
-      mine = await api("/api/telephony/agents/me/state");
-    } catch {
+    const mine = await myState();
+    if (!mine) {
       return; // no phone, or not allowed: the next ring shows the next call
     }
     const live = mine && mine.call;

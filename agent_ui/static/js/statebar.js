@@ -10,6 +10,7 @@
 import { ApiError, api } from "./api.js";
 import { $, el, formatElapsed, stash } from "./dom.js";
 import { queueLabel } from "./labels.js";
+import { myState } from "./mystate.js";
 
 const STATES = {
   logged_out: { label: "已签出", tone: "off" },
@@ -67,10 +68,8 @@ export class StateBar {
 
   /** The state the platform knows now (before any event arrives), and how long 话后处理 lasts. */
   async load() {
-    let mine;
-    try {
-      mine = await api("/api/telephony/agents/me/state");
-    } catch {
+    const mine = await myState();
+    if (!mine) {
       return; // no phone, or not allowed: the bar keeps what the events say
     }
     this.wrapupSeconds = mine.wrapup_seconds || 0;
