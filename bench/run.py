@@ -10,7 +10,8 @@ from backend.core import runtime
 
 BENCHMARKS = {"directory_lookup": "bench.directory_lookup", "ami_parse": "bench.ami_parse",
               "cti_pipeline": "bench.cti_pipeline", "ivr_agi": "bench.ivr_agi",
-              "tickets_scale": "bench.tickets_scale", "hub_ws": "bench.hub_ws"}
+              "tickets_scale": "bench.tickets_scale", "hub_ws": "bench.hub_ws",
+              "screenpop_e2e": "bench.screenpop_e2e"}
 
 
 def main() -> None:

@@ -47,3 +47,19 @@ async def test_given_traces_when_cti_pipeline_bench_runs_then_rates_and_memory_a
     # each answered call: 6 call events and 7 agent states (two agents ring, one answers)
     assert latency["platform_events"] == 3 * (6 + 7) and 0 < latency["p50_ms"] <= latency["p99_ms"]
     assert memory["calls"] == 20 and memory["peak_traced_mib"] > 0
+
+
+async def test_given_a_tiny_topology_when_the_screenpop_bench_runs_then_every_ring_pops_and_is_timed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import screenpop_e2e
+
+    monkeypatch.setattr(screenpop_e2e, "CACHE", tmp_path)
+    await screenpop_e2e.main(argparse.Namespace(connections=6, rate=5.0, seconds=1.0, queues=2, ring=0.1,
+                                                talk=(0.3, 0.6), wrapup=1, bus_url="memory://"))
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["bench"] == "screenpop_e2e" and line["bus"] == "memory" and line["connections"] == 6
+    # every call rang one agent, and each of those AMI events was matched to the frame on that agent's console
+    assert line["calls"] == line["agent_called"] == line["frames_matched"] == 5
+    assert 0 < line["p50_ms"] <= line["p95_ms"] <= line["p99_ms"] <= line["max_ms"]
+    assert line["rss_per_connection_kib"] > 0 and line["goal_p99_ms"] == 50 and isinstance(line["met"], bool)

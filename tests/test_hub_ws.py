@@ -9,6 +9,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import pytest
 import uvicorn
@@ -37,6 +38,9 @@ from backend.core.events import (
 )
 from backend.hub.ws import Hub, HubConfig
 from backend.orgs.scope import Scope
+from cti.agents.model import AgentModel
+from cti.ami import events as ami
+from cti.calls.model import CallModel
 from tests.conftest import PASSWORD, Stack
 
 
@@ -174,14 +178,14 @@ async def _with_phone(stack: Stack, role: Role, org: str) -> tuple[str, str, int
     return name, phone, user_id
 
 
-def _call_events(call_id: str, phone: str) -> list[Event]:
+def _call_events(call_id: str, phone: str, queue: str = "complaints") -> list[Event]:
     """An inbound call as the CTI bridge publishes it: IVR, queue, rings the agent, answered, held, resumed."""
     base = {"call_id": call_id, "direction": "inbound", "caller": "13912345678", "dialled": "95500"}
     return [
         CallOffered(**base, origin_channel="PJSIP/trunk-00000001"),
-        CallQueued(**base, queue="complaints", position=1, ivr={"service": "投诉"}),
-        AgentRinging(**base, queue="complaints", agent_interface=phone, agent_name="坐席", ivr={"service": "投诉"}),
-        CallAnswered(**base, queue="complaints", agent_interface=phone, wait_seconds=3.0, ring_seconds=2.0),
+        CallQueued(**base, queue=queue, position=1, ivr={"service": "投诉"}),
+        AgentRinging(**base, queue=queue, agent_interface=phone, agent_name="坐席", ivr={"service": "投诉"}),
+        CallAnswered(**base, queue=queue, agent_interface=phone, wait_seconds=3.0, ring_seconds=2.0),
         CallHeld(**base, channel=f"{phone}-00000002"),
         CallResumed(**base, channel=f"{phone}-00000002"),
     ]
@@ -209,12 +213,13 @@ async def test_given_call_events_on_the_bus_when_consoles_are_connected_then_eac
     hq_lead, _, _ = await _with_phone(stack, Role.team_lead, "hq")
     names = (me, colleague, lead, other_lead, hq_lead)
     call_id = f"call-{uuid.uuid4().hex[:8]}"
+    queue = f"q-{call_id}"  # a queue no agent serves (other tests' agents may serve "complaints" on pbx1)
     async with contextlib.AsyncExitStack() as sockets:
         ws = {n: await sockets.enter_async_context(websockets.connect(f"ws://{server}/ws?token={await _login(stack, n)}"))
               for n in names}
         for n in names:
             await _hello(ws[n])
-        for event in _call_events(call_id, my_phone):
+        for event in _call_events(call_id, my_phone, queue):
             await stack.ctx.bus.publish(event, node="pbx1")
         await stack.ctx.bus.publish(AgentStateChanged(interface=my_phone, state="on_call", call_id=call_id), node="pbx1")
         got = {n: [f for f in await _frames_until_quiet(ws[n]) if f["stream"] in ("calls", "agents")] for n in names}
@@ -229,6 +234,47 @@ async def test_given_call_events_on_the_bus_when_consoles_are_connected_then_eac
     assert [f["type"] for f in got[lead]] == agent_view  # the outlet's team lead watches its agents
     # the head office's supervisor also sees the part no agent had taken yet (offered, queued)
     assert [f["type"] for f in got[hq_lead]] == ["call.offered", "call.queued", *agent_view]
+
+
+async def test_given_a_central_team_lead_whose_outlet_agent_serves_a_queue_when_callers_join_it_then_every_serve_pushes_them(
+        stack: Stack) -> None:
+    central = stack.orgs["central"]
+    assert central.name == "朝阳中心支公司" and stack.orgs["outlet"].path.startswith(central.path)
+    _, phone, _ = await _with_phone(stack, Role.agent, "outlet")
+    lead, _, _ = await _with_phone(stack, Role.team_lead, "central")
+    other_lead, _, _ = await _with_phone(stack, Role.team_lead, "other_branch")
+    node = f"pbx-{uuid.uuid4().hex[:8]}"  # the queues of a node of its own: nothing of other tests in them
+    calls, agents = CallModel(), AgentModel()
+    at = datetime.now(UTC)
+
+    def caller(uniqueid: str, queue: str) -> list[Event]:
+        channel = {"channel": f"PJSIP/operator-{uniqueid}", "uniqueid": uniqueid, "linkedid": uniqueid}
+        return (calls.handle(ami.Newchannel(**channel, caller_num="13912345678", exten="4008001234"), at)
+                + calls.handle(ami.QueueCallerJoin(**channel, queue=queue, position=1, count=1), at)
+                + calls.handle(ami.QueueCallerAbandon(**channel, queue=queue, position=1, hold_time=9), at))
+
+    # Two serve processes on one bus: each learns the queue's members from the bus by itself.
+    async with serving(stack) as first, serving(stack) as second, contextlib.AsyncExitStack() as sockets:
+        async def connect(address: str, name: str):  # type: ignore[no-untyped-def]
+            ws = await sockets.enter_async_context(websockets.connect(f"ws://{address}/ws?token={await _login(stack, name)}"))
+            await _hello(ws)
+            return ws
+
+        mine = [await connect(first, lead), await connect(second, lead)]
+        theirs = await connect(second, other_lead)
+        for event in agents.handle(ami.QueueMemberAdded(queue="complaints", interface=phone, status=1)):
+            await stack.ctx.bus.publish(event, node=node)
+        for ws in mine:  # the lead sees its agent log in: that process knows the membership from now on
+            while (frame := await _next_frame(ws))["stream"] != "agents":
+                pass
+            assert frame["data"]["interface"] == phone and frame["data"]["queues"] == ["complaints"]
+        joined = caller(f"{uuid.uuid4().hex[:6]}.1", "complaints")
+        for event in joined + caller(f"{uuid.uuid4().hex[:6]}.2", "claims"):
+            await stack.ctx.bus.publish(event, node=node)
+        got = [[(f["type"], f["data"]["call_id"]) for f in await _frames_until_quiet(ws) if f["stream"] == "calls"]
+               for ws in mine]
+        assert got == [[("call.queued", joined[0].call_id), ("call.abandoned", joined[0].call_id)]] * 2
+        assert not [f for f in await _frames_until_quiet(theirs) if f["stream"] in ("calls", "agents")]
 
 
 async def test_given_a_token_of_another_org_when_it_asks_for_a_calls_history_then_it_gets_none_of_it(

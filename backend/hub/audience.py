@@ -8,13 +8,18 @@
   ``call.read``) receive those of every agent in their org subtree. Calls no agent took (offered,
   queued, abandoned), and phones that belong to no user, go to the supervisors of the subtree of
   ``cti_org_code`` (the root by default).
+- A queue is shared by the orgs whose agents serve it: the events by which a call joins or leaves a queue
+  (queued; answered, abandoned, or ended unanswered — ``tracking.queue_moved``) also go to every supervisor
+  whose subtree holds a member of that queue on that node. Membership is the latest ``agent.state`` of
+  each phone on the ``agents`` stream (its ``queues``), so every ``serve`` process learns it from the bus.
 - A command's result goes to the user who sent the command (``CtiCommand.requested_by``); the
   commands themselves are not console frames.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from backend.auth.permissions import Permission
@@ -28,7 +33,7 @@ from backend.core.events import (
     Event,
     OriginateResult,
 )
-from backend.hub.tracking import CallAgents, CommandOwners
+from backend.hub.tracking import CallAgents, CommandOwners, QueueMembers, queue_moved
 from backend.orgs.scope import Scope
 
 
@@ -74,6 +79,9 @@ class Audience:
     def empty(self) -> bool:
         return not self.user_ids and not self.supervised_paths and self.org_path is None
 
+    def and_supervisors_of(self, paths: Iterable[str]) -> Audience:
+        return replace(self, supervised_paths=self.supervised_paths | frozenset(paths))
+
     @classmethod
     def declared_by(cls, event: Event) -> Audience:
         """The audience an event carries itself (same rule as ``Event.is_for``)."""
@@ -94,24 +102,31 @@ class AgentLookup(Protocol):
     async def owner(self, interface: str) -> Owner | None:
         """The user whose phone ``interface`` is, or None."""
 
+    async def owners(self, interfaces: Iterable[str]) -> list[Owner]:
+        """The users of those of ``interfaces`` that belong to one (a whole queue's members at once)."""
+
     async def unanswered_path(self) -> str:
         """Org path whose supervisors see calls no agent took (``cti_org_code``, or the root)."""
 
 
 class Router:
-    """Computes the :class:`Audience` of a bus event. It remembers which phones each recent call rang and
-    who sent each recent command (from the events it is shown), since later events do not repeat them."""
+    """Computes the :class:`Audience` of a bus event. It remembers which phones each recent call rang, who
+    sent each recent command and which queues each phone is in (from the events it is shown), since later
+    events do not repeat them."""
 
     def __init__(self, agents: AgentLookup, *, calls: CallAgents | None = None,
-                 commands: CommandOwners | None = None) -> None:
+                 commands: CommandOwners | None = None, members: QueueMembers | None = None) -> None:
         self.agents = agents
         self.calls = calls or CallAgents()
         self.commands = commands or CommandOwners()
+        self.members = members or QueueMembers()
 
     def observe(self, envelope: Envelope) -> None:
         event = envelope.event
         if isinstance(event, CallEvent):
             self.calls.observe(event)
+        elif isinstance(event, AgentStateChanged):
+            self.members.observe(envelope)
         elif isinstance(event, CtiCommand):
             self.commands.observe(event)
 
@@ -121,7 +136,12 @@ class Router:
         if isinstance(event, AgentStateChanged):
             return await self._agents_or_unanswered([event.interface])
         if isinstance(event, CallEvent):
-            return await self._agents_or_unanswered(sorted(self.calls.of(event.call_id)))
+            audience = await self._agents_or_unanswered(sorted(self.calls.of(event.call_id)))
+            queue = queue_moved(event)
+            if queue is None:
+                return audience
+            members = await self.agents.owners(self.members.of(envelope.node, queue))
+            return audience.and_supervisors_of(o.org_path for o in members)
         if isinstance(event, (CommandResult, OriginateResult)):
             user_id = self.commands.of(event.command_id)
             return Audience(user_ids=frozenset({user_id})) if user_id is not None else NOBODY

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 
@@ -38,6 +38,15 @@ class AgentDirectory:
 
     async def owner(self, interface: str) -> Owner | None:
         await self._fresh()
+        return await self._owner(interface)
+
+    async def owners(self, interfaces: Iterable[str]) -> list[Owner]:
+        # One freshness check for a whole queue's members: this runs for every call joining a queue.
+        await self._fresh()
+        found = [self._owners[i] if i in self._owners else await self._owner(i) for i in interfaces]
+        return [o for o in found if o is not None]
+
+    async def _owner(self, interface: str) -> Owner | None:
         if interface not in self._owners:
             async with self._db.session() as session:
                 row = (await session.execute(across_org_tree(

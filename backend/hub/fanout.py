@@ -2,10 +2,17 @@
 
 A thousand consoles must not mean a thousand bus subscriptions per stream: each ``serve`` process
 follows each stream once, computes an event's audience once, renders its frame once, and hands it to
-the queue of every connection the audience admits. Nothing here is state of record — the bus is:
+the queue of every connection the audience admits — found through an index by user and supervisor, so an
+agent's screen pop costs that agent and the supervisors, not every console of the process. Nothing here
+is state of record — the bus is:
 followers start from the stream's end when the first connection arrives and stop with the last; a
 connection that needs the past reads it from the bus itself (see ``session.py``). A connection whose
 queue passes ``queue_limit`` (a client that stopped reading) is told to go; it resumes from its last id.
+
+What the router must know of the past is read back when a follower starts: the last minutes of calls and
+commands before the live feed begins (a screen pop must find the phones its call rang); the agents'
+queue memberships, which may date from the start of a shift, beside the live feed, so a long window never
+holds up a console's first frame (until it is read, queue events reach only the CTI org's supervisors).
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from backend.core.bus import FROM_START, Bus, parse_id
-from backend.core.events import CallEvent, CtiCommand, Envelope
-from backend.hub.audience import Router, Viewer
+from backend.core.events import AgentStateChanged, CallEvent, CtiCommand, Envelope
+from backend.hub.audience import Audience, Router, Viewer
 
 log = logging.getLogger("lianluo.hub")
 
@@ -58,22 +65,62 @@ class Subscriber:
         self.queue.put_nowait(delivery)
 
 
+class Connections:
+    """The subscribers of one process, indexed by what an audience names: users, supervisors."""
+
+    def __init__(self) -> None:
+        self.all: set[Subscriber] = set()
+        self._by_user: dict[int, set[Subscriber]] = {}
+        self._supervisors: set[Subscriber] = set()
+
+    def __len__(self) -> int:
+        return len(self.all)
+
+    def add(self, sub: Subscriber) -> None:
+        self.all.add(sub)
+        self._by_user.setdefault(sub.viewer.user_id, set()).add(sub)
+        if sub.viewer.supervises:
+            self._supervisors.add(sub)
+
+    def discard(self, sub: Subscriber) -> None:
+        self.all.discard(sub)
+        self._supervisors.discard(sub)
+        mine = self._by_user.get(sub.viewer.user_id)
+        if mine is not None:
+            mine.discard(sub)
+            if not mine:
+                del self._by_user[sub.viewer.user_id]
+
+    def admitted(self, audience: Audience) -> set[Subscriber]:
+        """The subscribers ``audience`` admits (the same as asking ``audience.admits`` of each)."""
+        if audience.org_path is not None:  # an org subtree (ticket notices): anyone's scope may hold it
+            return {s for s in self.all if audience.admits(s.viewer)}
+        found = {s for user_id in audience.user_ids for s in self._by_user.get(user_id, ())}
+        if audience.supervised_paths:
+            found.update(s for s in self._supervisors if audience.admits(s.viewer))
+        return found
+
+
 # Streams whose past the router must have seen to route what comes next: a call's ringing phones,
-# a command's sender. How far back a starting follower reads them, in seconds.
+# a command's sender (read before the live feed), the agents' queues (read beside it). How far back a
+# starting follower reads them, in seconds.
 _LOOKBACK = {CallEvent.stream: "call_lookback_seconds", CtiCommand.stream: "command_lookback_seconds"}
+_BESIDE = {AgentStateChanged.stream: "membership_lookback_seconds"}
 
 
 class Fanout:
     def __init__(self, bus: Bus, router: Router, streams: tuple[str, ...], *, queue_limit: int = 5000,
-                 call_lookback_seconds: float = 300.0, command_lookback_seconds: float = 60.0) -> None:
+                 call_lookback_seconds: float = 300.0, command_lookback_seconds: float = 60.0,
+                 membership_lookback_seconds: float = 43_200.0) -> None:
         self.bus = bus
         self.router = router
         self.streams = streams
         self._queue_limit = queue_limit
         self._lookback = {"call_lookback_seconds": call_lookback_seconds,
-                          "command_lookback_seconds": command_lookback_seconds}
-        self._subscribers: set[Subscriber] = set()
-        self._followers: dict[str, asyncio.Task[None]] = {}
+                          "command_lookback_seconds": command_lookback_seconds,
+                          "membership_lookback_seconds": membership_lookback_seconds}
+        self._subscribers = Connections()
+        self._followers: dict[str, asyncio.Task[None]] = {}  # also the warm-ups running beside them
         self._observed: dict[str, str] = {}  # stream → last id the router has seen from the warm-up
         self._lock = asyncio.Lock()
 
@@ -87,7 +134,7 @@ class Fanout:
             for stream in self.streams:
                 task = self._followers.get(stream)
                 if task is None or task.done():
-                    self._followers[stream] = await self._start(stream)
+                    await self._start(stream)
             sub = Subscriber(viewer, self._queue_limit)
             self._subscribers.add(sub)
         return sub
@@ -102,16 +149,26 @@ class Fanout:
             task.cancel()
         await asyncio.gather(*followers, return_exceptions=True)
 
-    async def _start(self, stream: str) -> asyncio.Task[None]:
+    async def _start(self, stream: str) -> None:
         # The start is fixed before any connection counts on it, so nothing published after a
         # connection attached can fall between its replay and the live feed.
         start = await self.bus.last_id(stream) or FROM_START
         if stream in _LOOKBACK:
-            await self._warm_up(stream, start)
-        return asyncio.create_task(self._follow(stream, start), name=f"hub-follow-{stream}")
+            await self._warm_up(stream, start, _LOOKBACK[stream])
+        self._followers[stream] = asyncio.create_task(self._follow(stream, start), name=f"hub-follow-{stream}")
+        if stream in _BESIDE:
+            self._followers[f"{stream} warm-up"] = asyncio.create_task(
+                self._warm_up_beside(stream, start), name=f"hub-warm-up-{stream}")
 
-    async def _warm_up(self, stream: str, until: str) -> None:
-        since_ms = int((time.time() - self._lookback[_LOOKBACK[stream]]) * 1000)
+    async def _warm_up_beside(self, stream: str, until: str) -> None:
+        try:
+            await self._warm_up(stream, until, _BESIDE[stream])
+        except Exception:
+            # Only supervisors' queue events depend on it; the live feed fills it in as agents change state.
+            log.warning("hub could not read back %s; queue memberships are learnt live", stream, exc_info=True)
+
+    async def _warm_up(self, stream: str, until: str, lookback: str) -> None:
+        since_ms = int((time.time() - self._lookback[lookback]) * 1000)
         after = f"{since_ms}-0"
         if stream in self._observed and parse_id(self._observed[stream]) > parse_id(after):
             after = self._observed[stream]
@@ -122,6 +179,7 @@ class Fanout:
                     break
                 self.router.observe(env)
             after = batch[-1].id
+            await asyncio.sleep(0)  # a long window beside the live feed must not hold up its frames
         self._observed[stream] = until
 
     async def _follow(self, stream: str, cursor: str) -> None:
@@ -155,10 +213,10 @@ class Fanout:
                 backoff = min(backoff * 2, 10.0)
         if audience.empty:
             return
-        delivery = None
-        for sub in self._subscribers:
-            if audience.admits(sub.viewer):
-                delivery = delivery or Delivery(env, frame(env))
+        subscribers = self._subscribers.admitted(audience)
+        if subscribers:
+            delivery = Delivery(env, frame(env))
+            for sub in subscribers:
                 sub.offer(delivery)
 
     async def close(self) -> None:

@@ -1,12 +1,15 @@
 """One console connection: a few small tasks run together — transmit, receive, ping, token check.
 
 When one ends, the others are cancelled and the reason becomes the close code (``ws.py`` lists them).
+The periodic tasks (ping, token check) start at a random point of their period, so the thousand consoles
+that reconnect together after a restart are not pinged and re-authenticated in the same instant ever after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from dataclasses import dataclass
 
@@ -95,16 +98,19 @@ class Session:
             self._last_heard = time.monotonic()
 
     async def ping(self) -> None:
+        await asyncio.sleep(random.uniform(0, self.ping_seconds))
         while True:
-            await asyncio.sleep(self.ping_seconds)
             if time.monotonic() - self._last_heard > 2 * self.ping_seconds:
                 raise Closed(CLOSE_HEARTBEAT, "heartbeat timeout")
             await self._send(PING)
+            await asyncio.sleep(self.ping_seconds)
 
     async def check_token(self, authenticate) -> None:  # type: ignore[no-untyped-def]
+        # A database round trip per console per period: a thousand at once would stall every screen pop.
+        await asyncio.sleep(random.uniform(0, self.token_check_seconds))
         while True:
-            await asyncio.sleep(self.token_check_seconds)
             try:
                 await authenticate()
             except Unauthenticated:
                 raise Closed(CLOSE_UNAUTHENTICATED, "session ended") from None
+            await asyncio.sleep(self.token_check_seconds)

@@ -1,14 +1,27 @@
-"""What later events do not repeat, remembered from earlier ones: the phones a call rang, who sent a command.
+"""What later events do not repeat, remembered from earlier ones: the phones a call rang, who sent a command,
+which queues each agent phone is in.
 
-Both are caches rebuilt from the bus (the hub reads back a window when it starts following a stream),
-bounded so a long-running process does not grow without end.
+All are caches rebuilt from the bus (the hub reads back a window when it starts following a stream),
+bounded so a long-running process does not grow without end (queue membership by the number of phones).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from backend.core.events import AgentRinging, CallAnswered, CallEnded, CallEvent, CallOffered, CtiCommand
+from backend.core.bus import parse_id
+from backend.core.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallOffered,
+    CallQueued,
+    CtiCommand,
+    Envelope,
+)
 
 
 def interface_of_channel(channel: str) -> str:
@@ -26,6 +39,16 @@ def agent_interface(event: CallEvent) -> str | None:
     if isinstance(event, CallOffered) and event.direction == "outbound" and event.command_id:
         # Click-to-call rings the agent's own phone first: the call is theirs from the start.
         return interface_of_channel(event.origin_channel)
+    return None
+
+
+def queue_moved(event: CallEvent) -> str | None:
+    """The queue a call joins (queued) or leaves (answered from it, abandoned, ended without an agent) with this
+    event: the events that change a queue's live figures (calls waiting, longest wait, answered, abandoned)."""
+    if isinstance(event, (CallQueued, CallAbandoned)):
+        return event.queue
+    if isinstance(event, CallAnswered) or (isinstance(event, CallEnded) and not event.answered):
+        return event.queue
     return None
 
 
@@ -66,3 +89,33 @@ class CommandOwners:
 
     def of(self, command_id: str) -> int | None:
         return self._owners.get(command_id)
+
+
+class QueueMembers:
+    """(node, queue) → the agent phones in it. Each ``agent.state`` event lists all the queues of its phone, so
+    the latest one per phone (by bus id) is the truth: an older event seen later (a warm-up running beside the
+    live feed, a client's replay) changes nothing."""
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str | None, str], tuple[tuple[int, int], frozenset[str]]] = {}
+        self._members: dict[tuple[str | None, str], set[str]] = {}
+
+    def observe(self, envelope: Envelope) -> None:
+        event = envelope.event
+        assert isinstance(event, AgentStateChanged)
+        phone, at = (envelope.node, event.interface), parse_id(envelope.id)
+        known_at, before = self._queues.get(phone, ((-1, -1), frozenset()))
+        if at <= known_at:
+            return
+        now = frozenset(event.queues)
+        self._queues[phone] = (at, now)
+        for queue in before - now:
+            members = self._members[(envelope.node, queue)]
+            members.discard(event.interface)
+            if not members:
+                del self._members[(envelope.node, queue)]
+        for queue in now - before:
+            self._members.setdefault((envelope.node, queue), set()).add(event.interface)
+
+    def of(self, node: str | None, queue: str) -> frozenset[str]:
+        return frozenset(self._members.get((node, queue), ()))

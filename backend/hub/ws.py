@@ -3,8 +3,8 @@
 Connecting: the client authenticates like any API call (the session cookie, or ``?token=`` where a
 browser cannot set headers). It receives, oldest first per stream, the events of the streams
 ``calls``, ``agents``, ``commands``, ``tickets`` and ``security`` that its user may see (the rule is in
-``audience.py``: its own calls, agent state and command results; a supervisor's whole org subtree;
-ticket notices addressed to it or its subtree), each as
+``audience.py``: its own calls, agent state and command results; a supervisor's whole org subtree and
+the calls joining or leaving the queues its agents serve; ticket notices addressed to it or its subtree), each as
 ``{"id", "stream", "type", "v", "at", "node", "data"}``.
 
 Control frames: ``{"type": "hello", "after": {stream: id}}`` first, the position from which each stream
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class HubConfig:
     directory_refresh_seconds: float = 60.0
     call_lookback_seconds: float = 300.0  # how far back a starting hub reads which phones calls rang
     command_lookback_seconds: float = 60.0
+    membership_lookback_seconds: float = 43_200.0  # how far back it reads which queues agents are in (a shift)
 
 
 class Hub:
@@ -79,14 +81,27 @@ class Hub:
                                         refresh_seconds=self.config.directory_refresh_seconds)
         self.fanout = Fanout(ctx.bus, Router(self.directory), STREAMS, queue_limit=self.config.queue_limit,
                              call_lookback_seconds=self.config.call_lookback_seconds,
-                             command_lookback_seconds=self.config.command_lookback_seconds)
+                             command_lookback_seconds=self.config.command_lookback_seconds,
+                             membership_lookback_seconds=self.config.membership_lookback_seconds)
 
 
 def hub_of(app: FastAPI) -> Hub:
     hub = getattr(app.state, "hub", None)
     if hub is None:
         hub = app.state.hub = Hub(app.state.ctx)
+        _settle_heap()
     return hub
+
+
+def _settle_heap() -> None:
+    """The first console connects: the process is built. What is alive now (modules, the app, its caches) lives
+    as long as the process, so it is frozen out of the cyclic collector's full passes. Those walk every object
+    each time and stop the loop meanwhile — and every screen pop on it: with a thousand consoles a full pass
+    took 0.3–0.6 s on a busy 2-core host, this heap about half of it (``serve_full_gc_ms`` in
+    bench/screenpop_e2e.py). Once per process; garbage is collected first so none of it is kept for good."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
 
 
 async def _principal(ctx: AppContext, websocket: WebSocket) -> Principal:

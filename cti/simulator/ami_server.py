@@ -1,7 +1,8 @@
 """The AMI listener: sessions that greet, log in, take actions and receive events like Asterisk 22's.
 
 Loopback only. Each session has its own writer; events reach every logged-in session with events on,
-in the order the PBX emits them. Action handlers live in ``actions``.
+in the order the PBX emits them. Action handlers live in ``actions``. ``AmiServer.on_sent``, when set
+(benchmarks), is told the wall-clock time each event was handed to the socket.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -61,6 +63,9 @@ class AmiConnection:
     def on_event(self, name: str, fields: Fields) -> None:
         if self.authed and self.events_on:
             self.send(fields)
+            sent = self.sim.server.on_sent
+            if sent is not None:
+                sent(name, fields, time.time())
 
     def security_event(self, name: str, severity: str, *extra: tuple[str, str], tail: Fields = ()) -> None:  # type: ignore[assignment]
         now = self.sim.clock.now()
@@ -117,6 +122,9 @@ class AmiServer:
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.dropping = False
+        # Measuring only (None otherwise, so the event path pays one attribute check): called with each
+        # event's name, its fields and ``time.time()`` right after it was written to a session's socket.
+        self.on_sent: Callable[[str, Fields, float], None] | None = None
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)

@@ -3,9 +3,10 @@
  *
  * The figures come from GET /api/wallboard (scoped to the supervisor's org subtree). The page keeps a
  * websocket to /ws and re-reads the snapshot after call and agent events, at most every 500 ms; times
- * (in state, on the call, longest wait) tick locally each second between reads. Calls no agent of the
- * subtree has touched yet (queued, abandoned) are routed to the root org's supervisors only, so a slow
- * periodic re-read keeps queue counts right for everyone else. Row actions: force ready / not ready
+ * (in state, on the call, longest wait) tick locally each second between reads. The hub sends a supervisor
+ * every call joining or leaving the queues its agents serve, so the events alone keep the waiting calls
+ * right; a slow safety re-read (60 s) brings in what no event of the subtree carries, such as other orgs'
+ * agents of a shared queue changing state or ending their calls. Row actions: force ready / not ready
  * (PUT /api/telephony/agents/{id}/state) and listen / whisper on a call (POST …/calls/{id}/spy).
  */
 
@@ -26,7 +27,7 @@ import { LiveLink } from "./wallboard/live.js";
 
 const SUPERVISE = "agent.supervise";
 const MIN_REFRESH_MS = 500;
-const FALLBACK_REFRESH_MS = 15_000;
+const FALLBACK_REFRESH_MS = 60_000;
 const LIVE_STREAMS = ["calls", "agents"];
 
 const $ = (id) => document.getElementById(id);

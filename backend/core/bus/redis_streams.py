@@ -16,11 +16,16 @@ log = logging.getLogger("lianluo.bus")
 
 _FIELD = b"e"
 _BLOCK_MS = 2000  # below redis-py's default socket timeout (5 s): an idle XREAD must return before it
+# Connections one process opens at most. Beyond them a caller waits for one (up to ``_POOL_WAIT`` s) instead
+# of failing: a thousand consoles reconnecting to one ``serve`` at once must queue, not get errors.
+_POOL_SIZE = 100
+_POOL_WAIT = 20.0
 
 
 class RedisStreamsBus:
     def __init__(self, url: str, *, prefix: str = "lianluo", max_len: int = 1_000_000) -> None:
-        self._redis = redis.from_url(url, decode_responses=False)
+        self._redis = redis.Redis.from_pool(redis.BlockingConnectionPool.from_url(
+            url, decode_responses=False, max_connections=_POOL_SIZE, timeout=_POOL_WAIT))
         self._prefix = prefix
         self._max_len = max_len
 
