@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from backend.app import create_app
 from backend.auth.models import User
 from backend.auth.permissions import Role
+from backend.core.bus import FROM_START
 from backend.core.context import AppContext
 from backend.core.events import (
     AgentRinging,
@@ -234,6 +235,11 @@ async def test_given_call_events_on_the_bus_when_consoles_are_connected_then_eac
     assert [f["type"] for f in got[lead]] == agent_view  # the outlet's team lead watches its agents
     # the head office's supervisor also sees the part no agent had taken yet (offered, queued)
     assert [f["type"] for f in got[hq_lead]] == ["call.offered", "call.queued", *agent_view]
+    # The caller's number in clear only to the agent whose phone rang; every supervisor sees it masked.
+    calls = {n: [f for f in got[n] if f["stream"] == "calls"] for n in names}
+    assert {(f["data"]["caller"], f["data"]["dialled"]) for f in calls[me]} == {("13912345678", "95500")}
+    for supervisor in (lead, hq_lead):
+        assert {(f["data"]["caller"], f["data"]["dialled"]) for f in calls[supervisor]} == {("139****5678", "*5500")}
 
 
 async def test_given_a_central_team_lead_whose_outlet_agent_serves_a_queue_when_callers_join_it_then_every_serve_pushes_them(
@@ -322,6 +328,7 @@ async def test_given_a_websocket_cut_during_a_call_when_the_client_reconnects_th
     calls = [f for f in frames if f["stream"] == "calls"]
     agents = [f for f in frames if f["stream"] == "agents"]
     assert [f["type"] for f in calls] == ["call.held", "call.resumed", "call.transferred", "call.ended"]
+    assert {f["data"]["caller"] for f in calls} == {"13912345678"}  # the replay, too, in clear for the call's agent
     assert [(f["data"]["state"], f["data"]["reason"]) for f in agents] == [("on_call", None), ("not_ready", "话后处理")]
     assert _ids_in_order(calls) and _ids_in_order(agents)  # in order, each once
     assert seen[-1]["id"] not in {f["id"] for f in frames}
@@ -387,3 +394,19 @@ async def test_given_heartbeats_when_a_client_stops_answering_then_it_is_closed_
             assert exc.value.rcvd.code == 4408
             await alive.send(json.dumps({"type": "pong"}))
             assert json.loads(await asyncio.wait_for(alive.recv(), 1))["type"] == "ping"  # still open
+
+
+async def test_given_a_team_lead_resuming_after_a_blip_when_calls_are_replayed_then_their_numbers_are_masked(
+        stack: Stack, server: str) -> None:
+    _, phone, _ = await _with_phone(stack, Role.agent, "outlet")
+    lead, _, _ = await _with_phone(stack, Role.team_lead, "outlet")
+    before = await stack.ctx.bus.last_id("calls") or FROM_START
+    call_id = f"call-{uuid.uuid4().hex[:8]}"
+    for event in _call_events(call_id, phone, f"q-{call_id}"):
+        await stack.ctx.bus.publish(event, node="pbx1")
+    async with websockets.connect(f"ws://{server}/ws?token={await _login(stack, lead)}&after_calls={before}") as ws:
+        await _hello(ws)
+        replayed = [f for f in await _frames_until_quiet(ws)
+                    if f["stream"] == "calls" and f["data"]["call_id"] == call_id]
+    assert {"call.agent_ringing", "call.answered", "call.held", "call.resumed"} <= {f["type"] for f in replayed}
+    assert {f["data"]["caller"] for f in replayed} == {"139****5678"}

@@ -25,6 +25,7 @@ import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
+from backend.audit.pii import PiiKind, mask
 from backend.core.bus import FROM_START, Bus, parse_id
 from backend.core.events import AgentStateChanged, CallEvent, CtiCommand, Envelope
 from backend.hub.audience import Audience, Router, Viewer
@@ -32,18 +33,44 @@ from backend.hub.audience import Audience, Router, Viewer
 log = logging.getLogger("lianluo.hub")
 
 
-def frame(env: Envelope) -> str:
-    """The JSON text a console receives for one event (routing fields stay server-side)."""
+# A call's numbers (the caller, the number dialled) are personal data. They go in clear only to the agents whose
+# phone the call rings or is on — their desk phone displays the number anyway, and the console needs it to
+# register and call back; every other console (supervisors, leads of a shared queue) gets them masked, as the
+# API masks them for roles without ``pii.unmask``, so a wallboard never carries a customer's number.
+_CALL_NUMBERS = ("caller", "dialled")
+
+
+def frame(env: Envelope, *, clear: bool = True) -> str:
+    """The JSON text a console receives for one event (routing fields stay server-side); with ``clear`` False,
+    a call's numbers masked."""
+    data = env.event.model_dump(mode="json", exclude={"user_ids", "org_path"})
+    if not clear and isinstance(env.event, CallEvent):
+        for name in _CALL_NUMBERS:
+            if data.get(name):
+                data[name] = mask(PiiKind.phone, data[name])
     return json.dumps({"id": env.id, "stream": env.stream, "type": env.event.type, "v": env.event.version,
-                       "at": env.occurred_at.isoformat(), "node": env.node,
-                       "data": env.event.model_dump(mode="json", exclude={"user_ids", "org_path"})},
-                      ensure_ascii=False)
+                       "at": env.occurred_at.isoformat(), "node": env.node, "data": data}, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
+def sees_in_clear(audience: Audience, viewer: Viewer) -> bool:
+    """Whether ``viewer`` receives this event's numbers in clear: named in its audience (for a call, its agents)."""
+    return viewer.user_id in audience.user_ids
+
+
+@dataclass
 class Delivery:
+    """One event for the subscribers of a process: its frame rendered once per form, when first needed."""
+
     envelope: Envelope
-    frame: str
+    audience: Audience
+    _frames: dict[bool, str] = field(default_factory=dict)
+
+    def frame_for(self, viewer: Viewer) -> str:
+        clear = sees_in_clear(self.audience, viewer) or not isinstance(self.envelope.event, CallEvent)
+        rendered = self._frames.get(clear)
+        if rendered is None:
+            rendered = self._frames[clear] = frame(self.envelope, clear=clear)
+        return rendered
 
 
 @dataclass(eq=False)
@@ -215,7 +242,7 @@ class Fanout:
             return
         subscribers = self._subscribers.admitted(audience)
         if subscribers:
-            delivery = Delivery(env, frame(env))
+            delivery = Delivery(env, audience)
             for sub in subscribers:
                 sub.offer(delivery)
 

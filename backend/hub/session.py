@@ -19,7 +19,7 @@ from backend.auth.principal import Principal
 from backend.core.bus import FROM_START, ONLY_NEW, parse_id
 from backend.core.problems import Unauthenticated
 from backend.hub.audience import Viewer
-from backend.hub.fanout import Fanout, Subscriber, frame
+from backend.hub.fanout import Fanout, Subscriber, frame, sees_in_clear
 
 CLOSE_NORMAL = 1000
 CLOSE_INTERNAL = 1011
@@ -75,8 +75,9 @@ class Session:
                 continue
             while batch := await bus.read(stream, after=after, limit=REPLAY_PAGE):
                 for env in batch:
-                    if (await router.audience(env)).admits(self.viewer):
-                        await self._send(frame(env))
+                    audience = await router.audience(env)
+                    if audience.admits(self.viewer):
+                        await self._send(frame(env, clear=sees_in_clear(audience, self.viewer)))
                 after = batch[-1].id
             sent[stream] = parse_id(after)
         while True:
@@ -87,7 +88,7 @@ class Session:
             last = sent.get(env.stream)
             if last is not None and parse_id(env.id) <= last:
                 continue
-            await self._send(delivery.frame)
+            await self._send(delivery.frame_for(self.viewer))
 
     async def receive(self) -> None:
         # Any message counts as a sign of life; the client answers pings with {"type": "pong"}.

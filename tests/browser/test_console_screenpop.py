@@ -3,6 +3,7 @@ websocket resuming after a cut without losing or repeating an event, and the sta
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass
@@ -54,6 +55,20 @@ async def caller_with_policies(live: LiveApp, skip: int = 0) -> Caller:
             .where(Customer.mobile.in_(unique)).distinct().order_by(Customer.id))).all()
     assert len(rows) > skip, "the seed gave the agent's outlet no customer with a policy"
     return Caller(rows[skip][0], rows[skip][1])
+
+
+async def no_call_on_the_phone(page: Page, live: LiveApp) -> None:
+    """Ends whatever call earlier tests left on the signed-in agent's phone: a console opening now would show it."""
+    mine = await (await page.request.get("/api/telephony/agents/me/state")).json()
+    if mine.get("call"):
+        await live.ctx.bus.publish(CallEnded(call_id=mine["call"]["call_id"], direction="inbound", answered=True,
+                                             agent_interface=mine["interface"], duration_seconds=1.0,
+                                             talk_seconds=1.0), node=NODE)
+        for _ in range(50):
+            if not (await (await page.request.get("/api/telephony/agents/me/state")).json()).get("call"):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the agent's phone is still on a call")
 
 
 async def log_in(page: Page, live: LiveApp) -> None:

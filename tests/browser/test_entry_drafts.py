@@ -11,7 +11,7 @@ import re
 from playwright.async_api import Page, Route, expect
 
 from tests.browser.conftest import LiveApp, Screenshots, open_tab
-from tests.browser.test_console_screenpop import XSS, caller_with_policies, log_in
+from tests.browser.test_console_screenpop import XSS, caller_with_policies, log_in, no_call_on_the_phone
 from tests.browser.test_entry import (
     FORM_OPEN_JS,
     SAVED,
@@ -132,6 +132,9 @@ async def test_given_no_call_when_alt_n_after_customer_search_then_complaint_for
     caller = await caller_with_policies(live_app, skip=5)
     await clear_drafts(live_app)
     await log_in(page, live_app)
+    await no_call_on_the_phone(page, live_app)
+    await page.evaluate("() => sessionStorage.clear()")  # the tab kept the call the console showed at sign-in
+    await page.reload()
     await page.locator("#search-value").fill(caller.mobile)
     await page.keyboard.press("Enter")
     await expect(page.locator("#panel-body")).to_be_visible()
