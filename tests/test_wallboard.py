@@ -114,6 +114,17 @@ def test_given_an_agent_being_rung_then_the_ringing_call_is_current_and_clears_w
     assert snap.agents["PJSIP/1004"].current_call.status == "talking"  # type: ignore[union-attr]
 
 
+def test_given_an_answered_call_put_on_hold_then_the_agents_current_call_is_held_until_resumed() -> None:
+    q, t, phone = "vip", T0, "PJSIP/1005"
+    stats = _fold([(_call(ev.CallQueued, "h1", queue=q), t),
+                   (_call(ev.CallAnswered, "h1", queue=q, agent_interface=phone, wait_seconds=2.0), t + S),
+                   (_call(ev.CallHeld, "h1", channel=f"{phone}-01"), t + 5 * S)])
+    held = stats.snapshot(t + 6 * S).agents[phone].current_call
+    assert held is not None and (held.status, held.seconds) == ("held", 5.0)  # the time on the call goes on
+    stats.apply(_call(ev.CallResumed, "h1", channel=f"{phone}-01"), t + 9 * S)
+    assert stats.snapshot(t + 10 * S).agents[phone].current_call.status == "talking"  # type: ignore[union-attr]
+
+
 def test_given_shanghai_midnight_passes_then_counters_reset_but_live_state_stays() -> None:
     stats = _fold(scripted_day())
     midnight = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 00:00 on the 24th in Shanghai

@@ -95,7 +95,7 @@ class LiveCall:
     call_id: str
     direction: str
     queue: str | None
-    status: str  # ringing | talking
+    status: str  # ringing | talking | held
     since: datetime
     caller: str | None = None  # for the agent's own console only; the wallboard's schema does not show it
 
@@ -201,6 +201,9 @@ class WallboardStats:
                 agent.call = LiveCall(event.call_id, event.direction, event.queue, "ringing", at, event.caller)
             case ev.CallAnswered():
                 self._answered(event, at)
+            case ev.CallHeld() | ev.CallResumed():
+                if (call := self.calls.get(event.call_id)) is not None:  # the agent's row shows 保持中
+                    call.status = "held" if isinstance(event, ev.CallHeld) else "talking"
             case ev.CallAbandoned():
                 self._abandoned(event, at)
             case ev.CallEnded():

@@ -9,7 +9,6 @@ const ID_CHECK = "10X98765432";
 const ID_RE = /^\d{17}[\dX]$/;
 const MOBILE_RE = /^1[3-9]\d{9}$/;
 const LANDLINE_RE = /^0\d{2,3}-?\d{7,8}$/;
-const SERVICE_RE = /^[48]00-?\d{3}-?\d{4}$/; // 400/800 company numbers
 // The same rule as ValidPlate: province, issuing letter, then 5 characters (or 6 for new-energy D/F plates).
 const PLATE_RE = new RegExp(
   "^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
@@ -70,7 +69,7 @@ export function normalisePhone(raw) {
 
 export function phoneProblem(raw) {
   const value = normalisePhone(raw);
-  if (MOBILE_RE.test(value.replace(/-/g, "")) || LANDLINE_RE.test(value) || SERVICE_RE.test(value)) {
+  if (MOBILE_RE.test(value.replace(/-/g, "")) || LANDLINE_RE.test(value)) {
     return null;
   }
   return "电话号码格式不正确（手机号为 11 位，固话如 010-12345678）";

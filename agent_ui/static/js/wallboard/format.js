@@ -27,7 +27,7 @@ export const STATE_COLORS = {
   logged_out: "#9aa5b1",
 };
 
-const CALL_STATUS = { ringing: "振铃", talking: "通话中" };
+const CALL_STATUS = { ringing: "振铃", talking: "通话中", held: "保持中" };
 const DIRECTION = { inbound: "呼入", outbound: "呼出" };
 
 export function stateLabel(state, reason) {
