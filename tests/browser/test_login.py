@@ -96,6 +96,10 @@ async def test_given_wrong_password_when_enter_pressed_then_chinese_error_and_fo
     assert [m for m in page.errors.messages if "401" not in m] == []  # type: ignore[attr-defined]
 
 
+PAGE_LINKS = [("/console", "坐席工作台", ("customer.read",)), ("/tickets", "工单处理", ("ticket.read",)),
+              ("/wallboard", "监控墙", ("call.read", "agent.supervise"))]
+
+
 async def test_given_a_signed_in_user_when_alt_l_on_each_page_then_signed_out_and_back_at_login(
         page: Page, live_app: LiveApp, shots: Screenshots) -> None:
     for path, username in (("/console", "agent_bj_cy01"), ("/tickets", "complaint_handler_bj_cy01"),
@@ -104,6 +108,12 @@ async def test_given_a_signed_in_user_when_alt_l_on_each_page_then_signed_out_an
         assert r.ok, await r.text()
         await page.goto(path)
         await expect(page.locator("#user-name")).to_have_text(live_app.users[username].display_name)
+        me = await (await page.request.get("/api/auth/me")).json()
+        links = page.locator(".page-links a:visible")
+        expected = [label for href, label, needs in PAGE_LINKS
+                    if href != path and any(p in me["permissions"] for p in needs)]
+        await expect(links).to_have_text(expected)  # the other pages this user may open, and no others
+        await shots.take(page, f"top-bar-{path.strip('/')}")
         await page.keyboard.press("Alt+L")
         await page.wait_for_url("**/login")
         assert (await page.request.get("/api/auth/me")).status == 401, f"still signed in after 退出 on {path}"

@@ -17,8 +17,6 @@ import { TAB_NAMES, TicketLists } from "./tickets/lists.js";
 import { logout as topLogout, showUser as showTopUser } from "./topbar.js";
 
 const TICKET_READ = "ticket.read";
-const CONSOLE_READ = "customer.read";
-const WALLBOARD = ["call.read", "agent.supervise"];
 const POLL_MS = 60_000;
 const NOTICE_RELOAD_MS = 300;
 
@@ -26,8 +24,6 @@ const ui = {
   main: $("main"),
   denied: $("access-denied"),
   userName: $("user-name"),
-  linkConsole: $("link-console"),
-  linkWallboard: $("link-wallboard"),
   connection: $("connection"),
   logout: $("logout"),
   liveNotice: $("live-notice"),
@@ -38,12 +34,6 @@ let detail = null;
 let hub = null;
 let noticeTimer = null;
 
-function showUser(me) {
-  showTopUser(me);
-  const permissions = new Set(me.permissions || []);
-  ui.linkConsole.hidden = !permissions.has(CONSOLE_READ);
-  ui.linkWallboard.hidden = !WALLBOARD.some((p) => permissions.has(p));
-}
 
 function logout() {
   topLogout(() => hub && hub.stop());
@@ -149,7 +139,7 @@ async function start() {
     }
     return;
   }
-  showUser(me);
+  showTopUser(me);
   if (!(me.permissions || []).includes(TICKET_READ)) {
     ui.denied.hidden = false;
     ui.connection.hidden = true;

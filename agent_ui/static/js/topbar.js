@@ -1,12 +1,17 @@
-/** The top bar every page shares: who is signed in, and 退出. */
+/** The top bar every page shares: who is signed in, the other pages they may open, and 退出. */
 
 import { api, goToLogin } from "./api.js";
 import { $, el, shown } from "./dom.js";
 
+/** Who is signed in, and the links to the pages their permissions open (``data-needs``: any one of them). */
 export function showUser(me) {
   $("user-name").textContent = shown(me.display_name || me.username);
   $("user-org").textContent = shown(me.org_name);
   $("user-roles").replaceChildren(...(me.role_labels || []).map((label) => el("span", "role", label)));
+  const permissions = new Set(me.permissions || []);
+  for (const link of document.querySelectorAll(".page-links [data-needs]")) {
+    link.hidden = !link.dataset.needs.split(" ").some((p) => permissions.has(p));
+  }
 }
 
 let leaving = false;

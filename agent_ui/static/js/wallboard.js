@@ -10,7 +10,8 @@
  * (PUT /api/telephony/agents/{id}/state) and listen / whisper on a call (POST …/calls/{id}/spy).
  */
 
-import { ApiError, api, goToLogin, segment } from "./api.js";
+import { ApiError, api, segment } from "./api.js";
+import { logout as topLogout, showUser as showTopUser } from "./topbar.js";
 import { StateChart } from "./wallboard/chart.js";
 import {
   STATES,
@@ -48,8 +49,6 @@ const ui = {
   liveText: $("live-text"),
   updated: $("updated"),
   userName: $("user-name"),
-  userOrg: $("user-org"),
-  userRoles: $("user-roles"),
   logout: $("logout"),
   chart: $("state-chart"),
   chartSummary: $("chart-summary"),
@@ -61,7 +60,6 @@ let lastBoard = null;
 let link = null;
 let tickers = []; // [{ el, base, format }]: figures that grow by one each second
 let fetchedAt = 0;
-let loggingOut = false;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -92,29 +90,13 @@ function tick() {
 // --- who am I, logout, shortcuts
 
 function showUser(me) {
-  ui.userName.textContent = me.display_name || me.username || "";
-  ui.userOrg.textContent = me.org_name || "";
-  ui.userRoles.replaceChildren(...(me.role_labels || []).map((label) => el("span", "role", label)));
+  showTopUser(me);
   canSupervise = Array.isArray(me.permissions) && me.permissions.includes(SUPERVISE);
   ui.actionsCol.hidden = !canSupervise;
 }
 
-async function logout() {
-  if (loggingOut) {
-    return;
-  }
-  loggingOut = true;
-  ui.logout.disabled = true;
-  ui.logout.textContent = "正在退出…";
-  if (link) {
-    link.stop();
-  }
-  try {
-    await api("/api/auth/logout", { method: "POST", redirectOn401: false });
-  } catch {
-    // The session is gone either way; the login page is the right place to be.
-  }
-  goToLogin();
+function logout() {
+  topLogout(() => link && link.stop());
 }
 
 function onShortcut(event) {
