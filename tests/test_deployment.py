@@ -473,3 +473,11 @@ def test_given_kannel_sendsms_users_when_reading_allowed_addresses_then_the_comp
         for subnet in subnets:
             host = str(next(subnet.hosts()))
             assert any(re.fullmatch(r, host) for r in regexes), f"{user.get('username')}: {host} not allowed"
+
+
+def test_given_the_pbx_simulator_when_built_for_pjsip_then_its_queues_are_those_of_queues_conf() -> None:
+    from cti.simulator.config import default_queues
+
+    queues = asterisk_conf("queues.conf")
+    simulated = {q.name: q.strategy for q in default_queues("pjsip")}
+    assert simulated == {name: queues.settings(name)["strategy"] for name in queue_names()}

@@ -356,7 +356,8 @@ async def test_given_tickets_when_exported_then_headers_rows_and_pii_as_in_the_j
     clear = dict(zip(rows[0], rows[1], strict=True))
     assert len(rows) == 2 and clear["来电号码"] == caller and clear["证件号码"] == id_number
     trail = dict((await audit_trail(stack, handler))[before:])
-    assert trail["pii.view"]["subjects"] == {str(t["id"]): ["caller_phone", "complainant_id_number"]}
+    assert trail["pii.view"]["subjects"] == {str(t["id"]): ["caller_phone", "complainant_id_number",
+                                                            "complainant_phone"]}  # defaulted to the caller's
     assert trail["export.xlsx"] == {"list": "ticket", "rows": 1, "pii_in_clear": True,
                                     "filters": {"policy_number": p, "caller_phone": masked["caller_phone"],
                                                 "subtree": False, "sort": "received_desc"}}

@@ -84,6 +84,18 @@ async def test_given_each_business_type_when_registered_then_201_with_its_prefix
     assert claim["details"]["plate"] == "沪A12345" and claim["details"]["accident_place"].startswith("上海")
 
 
+async def test_given_an_unknown_caller_when_registered_without_a_contact_number_then_reached_on_the_calling_number(
+        stack: Stack) -> None:
+    handler = await user(stack, Role.complaint_handler, "outlet")  # reads numbers in clear
+    caller, other = phone(), phone()
+    r = await stack.post(handler, "/api/tickets", json=body("complaint", caller_phone=caller))
+    assert r.status_code == 201, r.text
+    assert (r.json()["caller_phone"], r.json()["complainant_phone"]) == (caller, caller)
+    given = await stack.post(handler, "/api/tickets", json=body("complaint", caller_phone=caller,
+                                                                  complainant_phone=other))
+    assert given.json()["complainant_phone"] == other  # a number the agent was given wins
+
+
 async def test_given_a_received_time_when_registered_then_the_deadline_counts_from_the_shanghai_day(
         stack: Stack) -> None:
     agent = await user(stack, Role.agent, "outlet")
@@ -296,7 +308,9 @@ async def test_given_a_ticket_when_read_by_an_agent_then_masked_and_by_a_handler
         audits = list(await s.scalars(select(AuditRecord).where(
             AuditRecord.action == "pii.view", AuditRecord.subject_type == "ticket",
             AuditRecord.subject_id == str(t["id"]))))
-    assert audits and set(audits[-1].detail["subjects"][str(t["id"])]) == {"caller_phone", "complainant_id_number"}
+    # the complainant's phone defaulted to the calling number: shown, and audited, like the others
+    assert audits and set(audits[-1].detail["subjects"][str(t["id"])]) == {"caller_phone", "complainant_phone",
+                                                                            "complainant_id_number"}
 
 
 async def test_given_a_claim_report_when_read_then_the_reporters_phone_inside_its_details_is_masked_too(

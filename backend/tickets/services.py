@@ -61,16 +61,18 @@ async def _check_references(session: AsyncSession, fields: dict[str, Any]) -> No
 async def _complainant_from_customer(session: AsyncSession, fields: dict[str, Any]) -> None:
     """A complaint about a known customer names them without retyping: the complainant's name, phone and ID
     number the registrant left empty come from the customer record. An agent sees those masked, so the
-    console cannot send them back; the server, which holds them, fills them in."""
-    if fields.get("customer_id") is None:
-        return
-    customer = await session.get(Customer, fields["customer_id"])
-    if customer is None:
-        return
-    for name, value in (("complainant_name", customer.name), ("complainant_phone", customer.mobile or customer.phone),
-                        ("complainant_id_number", customer.id_number)):
-        if not fields.get(name) and value:
-            fields[name] = value
+    console cannot send them back; the server, which holds them, fills them in. Without a customer, the
+    complainant's phone defaults to the number the call came from."""
+    customer = await session.get(Customer, fields["customer_id"]) if fields.get("customer_id") is not None else None
+    if customer is not None:
+        for name, value in (("complainant_name", customer.name),
+                            ("complainant_phone", customer.mobile or customer.phone),
+                            ("complainant_id_number", customer.id_number)):
+            if not fields.get(name) and value:
+                fields[name] = value
+    # An unknown caller is reached back on the number they called from, unless another was given.
+    if not fields.get("complainant_phone") and fields.get("caller_phone"):
+        fields["complainant_phone"] = fields["caller_phone"]
 
 
 async def _submit(session: AsyncSession, ticket: Ticket, now: datetime) -> None:

@@ -81,8 +81,10 @@ class SimConfig:
 def default_queues(mode: Mode) -> list[QueueSpec]:
     if mode == "trace-local":
         return [QueueSpec("complaints", "ringall")]
+    # The queues of asterisk_conf/queues.conf, so that every queue the platform names exists here too.
     return [QueueSpec("complaints", "leastrecent"), QueueSpec("claims", "rrmemory"),
-            QueueSpec("consultation", "rrmemory"), QueueSpec("general-service", "leastrecent")]
+            QueueSpec("consultation", "rrmemory"), QueueSpec("general-service", "leastrecent"),
+            QueueSpec("callbacks", "rrmemory"), QueueSpec("vip", "leastrecent")]
 
 
 def default_agents(mode: Mode) -> list[AgentSpec]:
