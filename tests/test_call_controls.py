@@ -108,8 +108,10 @@ async def test_given_a_ticket_in_scope_when_its_caller_is_dialled_by_reference_t
         stack: Stack) -> None:
     agent = await _agent(stack, phone=_phone())
     caller = _mobile()
+    # the caller and a different contact number, so the test can tell which field was dialled
     created = await stack.post(agent, "/api/tickets", json={"type": "consultation", "subject": "咨询保单续保",
-                                                            "caller_phone": caller, "details": {}, "submit": True})
+                                                            "caller_phone": caller, "complainant_phone": _mobile(),
+                                                            "details": {}, "submit": True})
     assert created.status_code == 201, created.text
     ticket_id = created.json()["id"]
     outsider = await _agent(stack, org="other_outlet", phone=_phone())
@@ -117,8 +119,10 @@ async def test_given_a_ticket_in_scope_when_its_caller_is_dialled_by_reference_t
     async with pbx_node(stack, session, CallModel()):
         r = await stack.post(agent, "/api/telephony/dial",
                              json={"ref": {"kind": "ticket", "id": ticket_id, "field": "caller_phone"}})
+        bare = await stack.post(agent, "/api/tickets", json={"type": "consultation", "subject": "无来电号码",
+                                                             "details": {}, "submit": True})
         empty = await stack.post(agent, "/api/telephony/dial",
-                                 json={"ref": {"kind": "ticket", "id": ticket_id, "field": "complainant_phone"}})
+                                 json={"ref": {"kind": "ticket", "id": bare.json()["id"], "field": "complainant_phone"}})
         hidden = await stack.post(outsider, "/api/telephony/dial",
                                   json={"ref": {"kind": "ticket", "id": ticket_id, "field": "caller_phone"}})
     assert r.status_code == 202 and caller not in r.text

@@ -119,12 +119,31 @@ async def test_given_an_agent_on_a_call_when_hanging_up_then_it_ends_but_not_som
     assert [a for a, _, _ in session.sent] == ["Hangup"]
 
 
-async def test_given_a_team_lead_when_hanging_up_any_call_then_it_is_allowed(stack: Stack) -> None:
-    lead = await _agent(stack, Role.team_lead, phone=_phone())
+async def test_given_team_leads_when_hanging_up_then_only_calls_of_their_subtrees_agents_or_waiting_ones_at_hq(
+        stack: Stack) -> None:
+    from backend.core import events as ev
+
+    phone = _phone()
+    await _agent(stack, phone=phone)  # an agent of the outlet, on call 1795.8
+    outlet_lead = await _agent(stack, Role.team_lead, phone=_phone())
+    other_lead = await _agent(stack, Role.team_lead, org="other_branch", phone=_phone())
+    hq_lead = await _agent(stack, Role.team_lead, org="hq", phone=_phone())
+    node, at = stack.ctx.settings.node_id, stack.clock.now()
+    await stack.ctx.bus.publish(ev.CallAnswered(call_id="1795.8", direction="inbound", caller="13900000008",
+                                                queue="complaints", agent_interface=phone, wait_seconds=2.0),
+                                node=node, at=at)
+    await stack.ctx.bus.publish(ev.CallQueued(call_id="1795.18", direction="inbound", caller="13900000018",
+                                              queue="complaints"), node=node, at=at)
     session = FakeSession()
-    async with pbx_node(stack, session, _call("1795.8", _phone())):
-        r = await stack.post(lead, "/api/telephony/calls/1795.8/hangup")
-    assert r.status_code == 200
+    async with pbx_node(stack, session, _call("1795.8", phone)):
+        ok = await stack.post(outlet_lead, "/api/telephony/calls/1795.8/hangup")
+        elsewhere = await stack.post(other_lead, "/api/telephony/calls/1795.8/hangup")
+        waiting_outlet = await stack.post(outlet_lead, "/api/telephony/calls/1795.18/recording", json={"start": True})
+        waiting_hq = await stack.post(hq_lead, "/api/telephony/calls/1795.18/hangup")
+    assert ok.status_code == 200, ok.text
+    assert [a for a, _, _ in session.sent][:1] == ["Hangup"]
+    assert elsewhere.status_code == 404 and waiting_outlet.status_code == 404  # another branch's call; a queue's
+    assert waiting_hq.status_code in (200, 409)  # the head office's lead may act; the stand-in node has no such call
 
 
 async def test_given_a_transfer_to_a_queue_then_the_caller_is_redirected_into_the_transfer_context(

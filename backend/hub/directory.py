@@ -20,6 +20,7 @@ from backend.core.db import Database
 from backend.hub.audience import Owner
 from backend.orgs.models import Org
 from backend.orgs.scope import across_org_tree
+from backend.orgs.services import org_path_or_root
 
 log = logging.getLogger("lianluo.hub")
 
@@ -73,13 +74,10 @@ class AgentDirectory:
             rows = (await session.execute(across_org_tree(
                 select(User.phone_interface, User.id, Org.path).join(Org, Org.id == User.org_id)
                 .where(User.phone_interface.is_not(None))))).all()
-            path = None
-            if self._org_code:
-                path = await session.scalar(select(Org.path).where(Org.code == self._org_code))
-                if path is None:
-                    log.warning("cti_org_code %r names no org; unanswered calls go to the root", self._org_code)
+            path = await org_path_or_root(session, self._org_code)
             if path is None:
-                path = await session.scalar(select(Org.path).where(Org.parent_id.is_(None)).order_by(Org.path).limit(1))
+                log.warning("cti_org_code %r names no org; unanswered calls go to the root", self._org_code)
+                path = await org_path_or_root(session, "")
         self._owners = {interface: Owner(user_id, org_path) for interface, user_id, org_path in rows}
         self._unanswered = path or "/"
         self._loaded_at = self._monotonic()

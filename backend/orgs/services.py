@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.problems import Conflict, NotFound
 from backend.orgs.models import Org, OrgLevel, subtree_bounds
-from backend.orgs.scope import Scope
+from backend.orgs.scope import Scope, across_org_tree
 
 
 def _visible(scope: Scope):  # type: ignore[no-untyped-def]
@@ -48,3 +48,11 @@ async def create_org(session: AsyncSession, scope: Scope, *, code: str, name: st
     org.path = f"{parent.path if parent else '/'}{org.id}/"
     await session.flush()
     return org
+
+
+async def org_path_or_root(session: AsyncSession, code: str) -> str | None:
+    """The path of the org ``code`` names, or of the root when ``code`` is empty; None when ``code`` names no
+    org. Tree-wide: a setting may name an org above the caller (``cti_org_code``)."""
+    stmt = select(Org.path).where(Org.code == code) if code else \
+        select(Org.path).where(Org.parent_id.is_(None)).order_by(Org.path).limit(1)
+    return await session.scalar(across_org_tree(stmt))

@@ -16,6 +16,7 @@ from backend.auth.principal import Principal
 from backend.core import events as ev
 from backend.core.context import AppContext
 from backend.core.problems import Invalid, NotFound
+from backend.orgs.services import org_path_or_root
 from backend.telephony.dialling import click_to_call, dial_exten
 from backend.telephony.schemas import (
     CommandOut,
@@ -52,9 +53,24 @@ async def _result(ctx: AppContext, command: ev.CtiCommand) -> CommandOut:
     return CommandOut(command_id=result.command_id, ok=result.ok, call_id=result.call_id)
 
 
-async def _on_call_as(session: Session, principal: Principal) -> str | None:
-    """The phone a call command is restricted to: none for supervisors, the agent's own otherwise."""
-    return None if principal.can(Permission.agent_supervise) else await own_phone(session, principal)
+async def _on_call_as(request: Request, ctx: AppContext, session: Session, principal: Principal,
+                      call_id: str) -> str | None:
+    """The phone a call command is restricted to (the node refuses unless that phone is on the call). An agent:
+    their own. A supervisor: the phone of the agent on the call, who must be of the supervisor's subtree; a call
+    no agent has taken (waiting in a queue) only for those who see such calls, the CTI org's supervisors
+    (``cti_org_code``). Anything else is 404, like every object outside one's subtree."""
+    if not principal.can(Permission.agent_supervise):
+        return await own_phone(session, principal)
+    interface = await wallboard_of(request).agent_on_call(call_id)
+    if interface is not None:
+        if await session.scalar(select(User.id).where(User.phone_interface == interface)) is not None:
+            return interface
+    else:
+        # A cti_org_code naming no org falls back to the root, as in the hub.
+        unanswered = await org_path_or_root(session, ctx.settings.cti_org_code) or await org_path_or_root(session, "")
+        if principal.scope.contains_path(unanswered or "/"):
+            return None
+    raise NotFound("通话不存在、已结束或不在本机构管辖范围内")
 
 
 CallControl = Depends(allowed(Permission.call_control))
@@ -70,15 +86,16 @@ async def dial(body: DialIn, ctx: Ctx, session: Session, principal: Principal = 
 
 
 @router.post("/calls/{call_id}/hangup", response_model=CommandOut, summary="挂断")
-async def hangup(call_id: str, ctx: Ctx, session: Session, body: In | None = None,
+async def hangup(call_id: str, request: Request, ctx: Ctx, session: Session, body: In | None = None,
                  principal: Principal = CallControl) -> CommandOut:
+    on_call_as = await _on_call_as(request, ctx, session, principal, call_id)
     return await _result(ctx, ev.HangupCommand(command_id=new_command_id(), node=_node(ctx, body),
                                                requested_by=principal.user_id, call_id=call_id,
-                                               agent_interface=await _on_call_as(session, principal)))
+                                               agent_interface=on_call_as))
 
 
 @router.post("/calls/{call_id}/transfer", response_model=CommandOut, summary="转接（直接转接或咨询转接）")
-async def transfer(call_id: str, body: TransferIn, ctx: Ctx, session: Session,
+async def transfer(call_id: str, body: TransferIn, request: Request, ctx: Ctx, session: Session,
                    principal: Principal = CallControl) -> CommandOut:
     """To a colleague's extension, a queue (direct transfer only) or an outside number. A consultation
     (``attended``) ends with ``…/transfer/complete`` or ``…/transfer/cancel`` (or the agent hanging up,
@@ -93,7 +110,8 @@ async def transfer(call_id: str, body: TransferIn, ctx: Ctx, session: Session,
         command: ev.CtiCommand = ev.AttendedTransferCommand(
             **common, exten=target, agent_interface=await own_phone(session, principal))
     else:
-        command = ev.BlindTransferCommand(**common, exten=target, agent_interface=await _on_call_as(session, principal))
+        on_call_as = await _on_call_as(request, ctx, session, principal, call_id)
+        command = ev.BlindTransferCommand(**common, exten=target, agent_interface=on_call_as)
     return await _result(ctx, command)
 
 
@@ -119,20 +137,23 @@ async def cancel_transfer(call_id: str, ctx: Ctx, session: Session, body: In | N
 
 
 @router.post("/calls/{call_id}/hold", response_model=CommandOut, summary="保持/取消保持")
-async def hold(call_id: str, body: HoldIn, ctx: Ctx, session: Session, principal: Principal = CallControl) -> CommandOut:
+async def hold(call_id: str, body: HoldIn, request: Request, ctx: Ctx, session: Session,
+               principal: Principal = CallControl) -> CommandOut:
     """The agent's phone is asked to hold (``on``) or resume the call; the new state arrives on the websocket
     as ``call.held`` / ``call.resumed`` once the PBX reports it."""
+    on_call_as = await _on_call_as(request, ctx, session, principal, call_id)
     return await _result(ctx, ev.HoldCommand(command_id=new_command_id(), node=_node(ctx, body),
                                              requested_by=principal.user_id, call_id=call_id, on=body.on,
-                                             agent_interface=await _on_call_as(session, principal)))
+                                             agent_interface=on_call_as))
 
 
 @router.post("/calls/{call_id}/recording", response_model=CommandOut, summary="开始/停止录音")
-async def recording(call_id: str, body: RecordingIn, ctx: Ctx, session: Session,
+async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx, session: Session,
                     principal: Principal = CallControl) -> CommandOut:
+    on_call_as = await _on_call_as(request, ctx, session, principal, call_id)
     return await _result(ctx, ev.RecordingCommand(command_id=new_command_id(), node=_node(ctx, body),
                                                   requested_by=principal.user_id, call_id=call_id, start=body.start,
-                                                  agent_interface=await _on_call_as(session, principal)))
+                                                  agent_interface=on_call_as))
 
 
 async def _set_state(ctx: AppContext, interface: str, body: StateIn, principal: Principal) -> CommandOut:
