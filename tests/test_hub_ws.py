@@ -410,3 +410,34 @@ async def test_given_a_team_lead_resuming_after_a_blip_when_calls_are_replayed_t
                     if f["stream"] == "calls" and f["data"]["call_id"] == call_id]
     assert {"call.agent_ringing", "call.answered", "call.held", "call.resumed"} <= {f["type"] for f in replayed}
     assert {f["data"]["caller"] for f in replayed} == {"139****5678"}
+
+
+async def test_given_a_shared_queue_when_another_orgs_agent_answers_then_a_lead_there_learns_the_queue_moved_not_who(
+        stack: Stack, server: str) -> None:
+    _, mine, _ = await _with_phone(stack, Role.agent, "outlet")
+    _, theirs, _ = await _with_phone(stack, Role.agent, "other_outlet")
+    lead, _, _ = await _with_phone(stack, Role.team_lead, "central")  # above the outlet's agent
+    other_lead, _, _ = await _with_phone(stack, Role.team_lead, "other_branch")  # above the other agent only
+    node, queue = f"pbx-{uuid.uuid4().hex[:8]}", f"shared-{uuid.uuid4().hex[:6]}"
+    call_id = f"call-{uuid.uuid4().hex[:8]}"
+    base = {"call_id": call_id, "direction": "inbound", "caller": "13912345678", "queue": queue}
+    async with contextlib.AsyncExitStack() as sockets:
+        ws = {n: await sockets.enter_async_context(websockets.connect(f"ws://{server}/ws?token={await _login(stack, n)}"))
+              for n in (lead, other_lead)}
+        for socket in ws.values():
+            await _hello(socket)
+        for phone in (mine, theirs):
+            await stack.ctx.bus.publish(AgentStateChanged(interface=phone, state="ready", queues=(queue,)), node=node)
+        for socket in ws.values():  # each lead sees its own agent sign in: the membership is known from then on
+            while (await _next_frame(socket))["stream"] != "agents":
+                pass
+        await stack.ctx.bus.publish(CallQueued(**base, position=1), node=node)
+        await stack.ctx.bus.publish(CallAnswered(**base, agent_interface=mine, agent_name="望京坐席", wait_seconds=3.0),
+                                    node=node)
+        got = {n: {f["type"]: f["data"] for f in await _frames_until_quiet(socket) if f["stream"] == "calls"}
+               for n, socket in ws.items()}
+    assert got[lead]["call.answered"]["agent_interface"] == mine  # their own agent: named
+    assert got[lead]["call.answered"]["agent_name"] == "望京坐席"
+    seen = got[other_lead]["call.answered"]
+    assert (seen["queue"], seen["agent_interface"], seen["agent_name"]) == (queue, None, None)
+    assert {d["caller"] for n in got for d in got[n].values()} == {"139****5678"}

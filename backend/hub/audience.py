@@ -67,8 +67,16 @@ class Audience:
     user_ids: frozenset[int] = frozenset()
     supervised_paths: frozenset[str] = frozenset()
     org_path: str | None = None
+    # Supervisors told only because an agent of theirs serves the call's queue: they learn that the queue's
+    # figures moved, not who of another org took the call (see ``sees_whole``).
+    queue_paths: frozenset[str] = frozenset()
 
     def admits(self, viewer: Viewer) -> bool:
+        return self.sees_whole(viewer) or (
+            viewer.supervises and any(viewer.scope.contains_path(p) for p in self.queue_paths))
+
+    def sees_whole(self, viewer: Viewer) -> bool:
+        """Admitted for the event itself (its user, the supervisors of its agents, its org), not only for a queue."""
         if viewer.user_id in self.user_ids:
             return True
         if viewer.supervises and any(viewer.scope.contains_path(p) for p in self.supervised_paths):
@@ -77,10 +85,10 @@ class Audience:
 
     @property
     def empty(self) -> bool:
-        return not self.user_ids and not self.supervised_paths and self.org_path is None
+        return not self.user_ids and not self.supervised_paths and not self.queue_paths and self.org_path is None
 
-    def and_supervisors_of(self, paths: Iterable[str]) -> Audience:
-        return replace(self, supervised_paths=self.supervised_paths | frozenset(paths))
+    def and_queue_supervisors_of(self, paths: Iterable[str]) -> Audience:
+        return replace(self, queue_paths=self.queue_paths | (frozenset(paths) - self.supervised_paths))
 
     @classmethod
     def declared_by(cls, event: Event) -> Audience:
@@ -141,7 +149,7 @@ class Router:
             if queue is None:
                 return audience
             members = await self.agents.owners(self.members.of(envelope.node, queue))
-            return audience.and_supervisors_of(o.org_path for o in members)
+            return audience.and_queue_supervisors_of(o.org_path for o in members)
         if isinstance(event, (CommandResult, OriginateResult)):
             user_id = self.commands.of(event.command_id)
             return Audience(user_ids=frozenset({user_id})) if user_id is not None else NOBODY

@@ -24,10 +24,11 @@ import logging
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Literal
 
 from backend.audit.pii import PiiKind, mask
 from backend.core.bus import FROM_START, Bus, parse_id
-from backend.core.events import AgentStateChanged, CallEvent, CtiCommand, Envelope
+from backend.core.events import AgentStateChanged, CallEvent, CtiCommand, Envelope, Event
 from backend.hub.audience import Audience, Router, Viewer
 
 log = logging.getLogger("lianluo.hub")
@@ -36,25 +37,33 @@ log = logging.getLogger("lianluo.hub")
 # A call's numbers (the caller, the number dialled) are personal data. They go in clear only to the agents whose
 # phone the call rings or is on — their desk phone displays the number anyway, and the console needs it to
 # register and call back; every other console (supervisors, leads of a shared queue) gets them masked, as the
-# API masks them for roles without ``pii.unmask``, so a wallboard never carries a customer's number.
+# API masks them for roles without ``pii.unmask``, so a wallboard never carries a customer's number. A lead told
+# of a call only because an agent of theirs serves its queue does not learn who of another org took it either.
 _CALL_NUMBERS = ("caller", "dialled")
+_AGENT = ("agent_interface", "agent_name", "channel")
+Form = Literal["clear", "masked", "queue"]
 
 
-def frame(env: Envelope, *, clear: bool = True) -> str:
-    """The JSON text a console receives for one event (routing fields stay server-side); with ``clear`` False,
-    a call's numbers masked."""
+def frame(env: Envelope, *, form: Form = "clear") -> str:
+    """The JSON text a console receives for one event (routing fields stay server-side), in ``form``."""
     data = env.event.model_dump(mode="json", exclude={"user_ids", "org_path"})
-    if not clear and isinstance(env.event, CallEvent):
+    if form != "clear" and isinstance(env.event, CallEvent):
         for name in _CALL_NUMBERS:
             if data.get(name):
                 data[name] = mask(PiiKind.phone, data[name])
+        if form == "queue":
+            for name in _AGENT:
+                if name in data:
+                    data[name] = None
     return json.dumps({"id": env.id, "stream": env.stream, "type": env.event.type, "v": env.event.version,
                        "at": env.occurred_at.isoformat(), "node": env.node, "data": data}, ensure_ascii=False)
 
 
-def sees_in_clear(audience: Audience, viewer: Viewer) -> bool:
-    """Whether ``viewer`` receives this event's numbers in clear: named in its audience (for a call, its agents)."""
-    return viewer.user_id in audience.user_ids
+def form_for(audience: Audience, viewer: Viewer, event: Event) -> Form:
+    """How much of ``event`` this viewer receives: in clear if named in its audience (for a call, its agents)."""
+    if not isinstance(event, CallEvent) or viewer.user_id in audience.user_ids:
+        return "clear"
+    return "masked" if audience.sees_whole(viewer) else "queue"
 
 
 @dataclass
@@ -63,13 +72,13 @@ class Delivery:
 
     envelope: Envelope
     audience: Audience
-    _frames: dict[bool, str] = field(default_factory=dict)
+    _frames: dict[Form, str] = field(default_factory=dict)
 
     def frame_for(self, viewer: Viewer) -> str:
-        clear = sees_in_clear(self.audience, viewer) or not isinstance(self.envelope.event, CallEvent)
-        rendered = self._frames.get(clear)
+        form = form_for(self.audience, viewer, self.envelope.event)
+        rendered = self._frames.get(form)
         if rendered is None:
-            rendered = self._frames[clear] = frame(self.envelope, clear=clear)
+            rendered = self._frames[form] = frame(self.envelope, form=form)
         return rendered
 
 
@@ -123,7 +132,7 @@ class Connections:
         if audience.org_path is not None:  # an org subtree (ticket notices): anyone's scope may hold it
             return {s for s in self.all if audience.admits(s.viewer)}
         found = {s for user_id in audience.user_ids for s in self._by_user.get(user_id, ())}
-        if audience.supervised_paths:
+        if audience.supervised_paths or audience.queue_paths:
             found.update(s for s in self._supervisors if audience.admits(s.viewer))
         return found
 

@@ -19,7 +19,7 @@ from backend.auth.principal import Principal
 from backend.core.bus import FROM_START, ONLY_NEW, parse_id
 from backend.core.problems import Unauthenticated
 from backend.hub.audience import Viewer
-from backend.hub.fanout import Fanout, Subscriber, frame, sees_in_clear
+from backend.hub.fanout import Fanout, Subscriber, form_for, frame
 
 CLOSE_NORMAL = 1000
 CLOSE_INTERNAL = 1011
@@ -52,6 +52,7 @@ class Session:
         self.viewer = Viewer.of(self.principal)
         self._send_lock = asyncio.Lock()
         self._last_heard = time.monotonic()
+        self._greeted = asyncio.Event()  # the hello frame is out: the protocol says it comes first
 
     async def _send(self, text: str) -> None:
         async with self._send_lock:
@@ -68,6 +69,7 @@ class Session:
         cursors = {stream: after if after != ONLY_NEW else (await bus.last_id(stream) or FROM_START)
                    for stream, after in self.cursors.items()}
         await self._send(json.dumps({"type": "hello", "after": cursors}))
+        self._greeted.set()
         sent: dict[str, tuple[int, int]] = {}
         for stream, after in cursors.items():
             if self.cursors[stream] == ONLY_NEW:
@@ -77,7 +79,7 @@ class Session:
                 for env in batch:
                     audience = await router.audience(env)
                     if audience.admits(self.viewer):
-                        await self._send(frame(env, clear=sees_in_clear(audience, self.viewer)))
+                        await self._send(frame(env, form=form_for(audience, self.viewer, env.event)))
                 after = batch[-1].id
             sent[stream] = parse_id(after)
         while True:
@@ -99,6 +101,8 @@ class Session:
             self._last_heard = time.monotonic()
 
     async def ping(self) -> None:
+        await self._greeted.wait()
+        self._last_heard = time.monotonic()  # silence counts from the first ping on, however long the replay took
         await asyncio.sleep(random.uniform(0, self.ping_seconds))
         while True:
             if time.monotonic() - self._last_heard > 2 * self.ping_seconds:
