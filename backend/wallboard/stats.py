@@ -235,27 +235,31 @@ class WallboardStats:
         if e.queue is None:
             return
         self.queues_seen.add(e.queue)
-        wait = e.wait_seconds if e.wait_seconds is not None else (
-            (at - waited.since).total_seconds() if waited else 0.0)
-        day = self._day(waited.day if waited and waited.queue == e.queue else day_of(at))
-        if day is None:
+        found = self._waited(e.queue, e.wait_seconds, waited, at)
+        if found is None:
             return
-        figures = day.queue(e.queue)
+        wait, figures = found
         figures.answered += 1
         figures.answered_wait_seconds += wait
         if wait <= SERVICE_LEVEL_SECONDS:
             figures.answered_within_sl += 1
 
+    def _waited(self, queue: str, reported: float | None, waited: Waiting | None,
+                at: datetime) -> tuple[float, QueueDay] | None:
+        """How long a call waited in ``queue`` (as the PBX reported it, else since it queued) and the figures of
+        the day it queued on; None when that day is no longer kept."""
+        wait = reported if reported is not None else ((at - waited.since).total_seconds() if waited else 0.0)
+        day = self._day(waited.day if waited and waited.queue == queue else day_of(at))
+        return None if day is None else (wait, day.queue(queue))
+
     def _abandoned(self, e: ev.CallAbandoned, at: datetime) -> None:
         waited = self.waiting.pop(e.call_id, None)
         self._drop_ringing(e.call_id)
         self.queues_seen.add(e.queue)
-        wait = e.wait_seconds if e.wait_seconds is not None else (
-            (at - waited.since).total_seconds() if waited else 0.0)
-        day = self._day(waited.day if waited and waited.queue == e.queue else day_of(at))
-        if day is None:
+        found = self._waited(e.queue, e.wait_seconds, waited, at)
+        if found is None:
             return
-        figures = day.queue(e.queue)
+        wait, figures = found
         figures.abandoned += 1
         if wait <= SHORT_ABANDON_SECONDS:
             figures.abandoned_short += 1

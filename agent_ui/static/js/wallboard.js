@@ -11,6 +11,7 @@
  */
 
 import { ApiError, api, segment } from "./api.js";
+import { el } from "./dom.js";
 import { logout as topLogout, showUser as showTopUser } from "./topbar.js";
 import { StateChart } from "./wallboard/chart.js";
 import {
@@ -60,17 +61,6 @@ let lastBoard = null;
 let link = null;
 let tickers = []; // [{ el, base, format }]: figures that grow by one each second
 let fetchedAt = 0;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined && text !== null) {
-    node.textContent = String(text);
-  }
-  return node;
-}
 
 function ticking(node, base, format) {
   if (base !== null && base !== undefined) {
