@@ -35,6 +35,7 @@ from backend.telephony.services import new_command_id, own_phone, phone_of, send
 from backend.wallboard.services import wallboard_of
 
 router = APIRouter(prefix="/api/telephony", tags=["telephony"])
+_NO_CALL = "通话不存在、已结束或不在本机构管辖范围内"
 
 
 def _node(ctx: AppContext, body: In | None) -> str:
@@ -63,14 +64,20 @@ async def _on_call_as(request: Request, ctx: AppContext, session: Session, princ
         return await own_phone(session, principal)
     interface = await wallboard_of(request).agent_on_call(call_id)
     if interface is not None:
-        if await session.scalar(select(User.id).where(User.phone_interface == interface)) is not None:
-            return interface
+        return await _subtree_phone(session, interface)
     else:
         # A cti_org_code naming no org falls back to the root, as in the hub.
         unanswered = await org_path_or_root(session, ctx.settings.cti_org_code) or await org_path_or_root(session, "")
         if principal.scope.contains_path(unanswered or "/"):
             return None
-    raise NotFound("通话不存在、已结束或不在本机构管辖范围内")
+    raise NotFound(_NO_CALL)
+
+
+async def _subtree_phone(session: Session, interface: str) -> str:
+    """``interface``, if it is the phone of a user of the caller's subtree (the session is scoped); else 404."""
+    if await session.scalar(select(User.id).where(User.phone_interface == interface)) is None:
+        raise NotFound(_NO_CALL)
+    return interface
 
 
 CallControl = Depends(allowed(Permission.call_control))
@@ -225,11 +232,11 @@ async def spy(call_id: str, body: SpyIn, request: Request, ctx: Ctx, session: Se
               principal: Principal = Supervise) -> CommandOut:
     """Rings the supervisor's phone; once answered it listens in on the agent's side of the call (ChanSpy),
     or whispers to the agent. Only calls of agents in the supervisor's subtree (404 otherwise)."""
-    interface = await wallboard_of(request).agent_on_call(call_id)
-    agent = await session.scalar(select(User).where(User.phone_interface == interface)) if interface else None
-    if agent is None:
-        raise NotFound("通话不存在、已结束或不在本机构管辖范围内")
+    on_call = await wallboard_of(request).agent_on_call(call_id)
+    if on_call is None:
+        raise NotFound(_NO_CALL)
+    interface = await _subtree_phone(session, on_call)
     return await _result(ctx, ev.SpyCommand(
         command_id=new_command_id(), node=_node(ctx, body), requested_by=principal.user_id, call_id=call_id,
         agent_interface=interface, supervisor_interface=await own_phone(session, principal), mode=body.mode,
-        caller_id=f'"{"密语" if body.mode == "whisper" else "监听"}" <{agent.phone_interface.rsplit("/", 1)[-1]}>'))
+        caller_id=f'"{"密语" if body.mode == "whisper" else "监听"}" <{interface.rsplit("/", 1)[-1]}>'))
